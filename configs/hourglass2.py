@@ -1,0 +1,12 @@
+"""Newell's stacked hourglass with 2 stacks (the princeton-vl port's 88.3 PCKh@0.5 model).
+
+Command: msposejax describe --config configs/hourglass2.py
+"""
+
+from msposejax.config_files import load_sibling
+
+
+def get_config():
+  config = load_sibling(__file__, "hourglass8").get_config()
+  config.model.num_stacks = 2
+  return config

@@ -1,0 +1,9 @@
+"""Keypoints ⇄ heatmaps at any resolution, decoding and flipping."""
+
+from msposejax.codecs.decode import DECODE_METHODS, decode_heatmaps
+from msposejax.codecs.flip import flip_heatmaps, flip_keypoints
+from msposejax.codecs.heatmap import (heatmap_to_input, input_to_heatmap, render_heatmaps,
+                                      render_multiscale)
+
+__all__ = ["DECODE_METHODS", "decode_heatmaps", "flip_heatmaps", "flip_keypoints",
+           "heatmap_to_input", "input_to_heatmap", "render_heatmaps", "render_multiscale"]

@@ -1,0 +1,1 @@
+"""Evaluation: PCKh (MPII protocol) and flip test."""

@@ -1,0 +1,95 @@
+"""Building blocks of Newell's stacked hourglass, layer for layer as princeton-vl's port.
+
+Names follow the PyTorch reference (`conv`, `bn`, `bn1..3`, `conv1..3`, `skip_layer`) so a
+state dict maps onto our parameters by a name table. Every convolution carries a bias, as
+there. NHWC throughout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+Dtype = Any
+
+# PyTorch BatchNorm2d defaults (momentum 0.1 there = 0.9 decay here, eps 1e-5), so imported
+# running statistics mean the same thing.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+def batch_norm(train: bool, dtype: Dtype, name: str) -> nn.BatchNorm:
+  return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
+                      dtype=dtype, param_dtype=jnp.float32, name=name)
+
+
+class Conv(nn.Module):
+  """conv(k×k, stride, bias) [→ BN] [→ ReLU], padded (k−1)/2 on each side like PyTorch.
+
+  Attributes:
+    features: output channels.
+    kernel: square kernel size.
+    stride: square stride.
+    bn: add BatchNorm after the convolution.
+    relu: add ReLU at the end.
+    dtype: computation dtype (parameters stay float32).
+  """
+  features: int
+  kernel: int = 3
+  stride: int = 1
+  bn: bool = False
+  relu: bool = True
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    pad = (self.kernel - 1) // 2
+    x = nn.Conv(self.features, (self.kernel, self.kernel), strides=(self.stride, self.stride),
+                padding=((pad, pad), (pad, pad)), use_bias=True, dtype=self.dtype,
+                param_dtype=jnp.float32, name="conv")(x)
+    if self.bn:
+      x = batch_norm(train, self.dtype, "bn")(x)
+    if self.relu:
+      x = nn.relu(x)
+    return x
+
+
+class Residual(nn.Module):
+  """Pre-activation bottleneck: BN-ReLU-conv1×1(C/2) → BN-ReLU-conv3×3(C/2) → BN-ReLU-conv1×1(C).
+
+  The identity shortcut becomes a 1×1 conv (`skip_layer`) only when channels change.
+
+  Attributes:
+    features: output channels C.
+    dtype: computation dtype.
+  """
+  features: int
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    mid = self.features // 2
+    if x.shape[-1] != self.features:
+      residual = Conv(self.features, 1, relu=False, dtype=self.dtype, name="skip_layer")(x)
+    else:
+      residual = x
+    out = nn.relu(batch_norm(train, self.dtype, "bn1")(x))
+    out = Conv(mid, 1, relu=False, dtype=self.dtype, name="conv1")(out)
+    out = nn.relu(batch_norm(train, self.dtype, "bn2")(out))
+    out = Conv(mid, 3, relu=False, dtype=self.dtype, name="conv2")(out)
+    out = nn.relu(batch_norm(train, self.dtype, "bn3")(out))
+    out = Conv(self.features, 1, relu=False, dtype=self.dtype, name="conv3")(out)
+    return out + residual
+
+
+def max_pool2(x: jax.Array) -> jax.Array:
+  """2×2 max pool with stride 2 (B, H, W, C) → (B, H/2, W/2, C)."""
+  return nn.max_pool(x, (2, 2), strides=(2, 2))
+
+
+def upsample2_nearest(x: jax.Array) -> jax.Array:
+  """Nearest-neighbour ×2 upsampling (B, H, W, C) → (B, 2H, 2W, C)."""
+  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
