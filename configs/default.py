@@ -23,6 +23,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.mss = True          # multi-scale supervision heads (DESIGN §2)
   config.model.msr = True          # multi-scale regression network (DESIGN §2)
   config.model.msr_upsample = "bilinear"  # how MSR-net resizes coarse heatmaps
+  config.model.stem_features = (64, 128)  # stem conv7×7 and residual widths (Newell's)
   config.model.remat = False       # rematerialise stacks: less memory, more compute
   config.model.dtype = "float32"   # compute dtype: float32 | bfloat16 (params stay f32)
 
@@ -36,6 +37,56 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.structure_alpha = 0.5       # α of the neighbour-group term (DESIGN §3)
   config.loss.scale_weights = (1.0, 1.0, 1.0, 1.0)  # λ_r, full resolution first
   config.loss.msr_weight = 1.0
+
+  # Input pipeline (msposejax.data): TFDS dataset read with grain.
+  config.data = ml_collections.ConfigDict()
+  config.data.dataset = "synthetic_people/default"   # TFDS "name/config"
+  config.data.tfds_data_dir = ""      # "" = TFDS default (~/tensorflow_datasets or $TFDS_DATA_DIR)
+  config.data.manual_dir = ""         # MPII: folder with the images and annotations
+  config.data.train_split = "train"
+  config.data.eval_split = "validation"
+  config.data.scale_factor = 1.25     # crop side = 200·scale·1.25 (DESIGN §1)
+  config.data.center_shift = 0.0      # move the centre down by this many px per unit scale
+  config.data.worker_count = 2        # grain worker processes per host (0 = in-process)
+  config.data.augment = ml_collections.ConfigDict()
+  config.data.augment.scale_min = 0.75
+  config.data.augment.scale_max = 1.25
+  config.data.augment.rotation = 30.0   # degrees, uniform in ±rotation ...
+  config.data.augment.rotation_prob = 0.6  # ... with this probability
+  config.data.augment.flip_prob = 0.5
+  config.data.augment.colour = 0.2      # per-channel gain in 1 ± colour
+  config.data.mask = ml_collections.ConfigDict()   # keypoint masking (DESIGN §4)
+  config.data.mask.prob = 0.0           # off by default; the kpmask stage turns it on
+  config.data.mask.size = 0.15          # patch side as a fraction of the input crop
+  config.data.mask.occlude_ratio = 0.5  # occlude vs distract
+  config.data.mask.max_keypoints = 2
+
+  config.batch_size = 16                # global, over all processes and devices
+  config.eval_batch_size = 16           # per process
+
+  config.optimizer = ml_collections.ConfigDict()
+  config.optimizer.name = "rmsprop"        # rmsprop (hourglass recipe) | adamw
+  config.optimizer.learning_rate = 2.5e-4
+  config.optimizer.schedule = "step"       # constant | cosine | step
+  config.optimizer.decay_steps = (150_000, 200_000)  # step schedule boundaries
+  config.optimizer.decay_factor = 0.1
+  config.optimizer.warmup_steps = 0
+  config.optimizer.base_batch_size = 0     # > 0: lr × batch_size / base_batch_size
+  config.optimizer.weight_decay = 0.0      # adamw only
+  config.optimizer.grad_clip = 0.0         # global-norm clipping; 0 = off
+
+  config.mesh = ml_collections.ConfigDict()
+  config.mesh.fsdp = 1                     # devices per FSDP group (1 = replicated params)
+
+  config.total_steps = 220_000
+  config.log_every = 100
+  config.eval_every = 5000                 # 0 = only at the end
+  config.eval_num_examples = 0             # 0 = the whole eval split
+  config.num_visualize = 16                # validation crops drawn into predictions.png
+  config.init_from = ""                    # checkpoint (workdir or step dir) to start from
+  config.checkpoint = ml_collections.ConfigDict()
+  config.checkpoint.every = 1000
+  config.checkpoint.keep = 3               # latest kept, plus the best by PCKh@0.5
 
   config.decode = ml_collections.ConfigDict()
   config.decode.method = "quarter"        # quarter | parabola (codecs.decode)

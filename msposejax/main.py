@@ -1,33 +1,80 @@
 """The `msposejax` command line: `msposejax COMMAND --config FILE [--config.field=value ...]`.
 
 Commands:
-  describe   print parameter count, GFLOPs and output shapes of the configured model (JSON)
+  train          train (resuming from --workdir's latest checkpoint), evaluate, write results
+  eval           PCKh of a checkpoint in --workdir (best, latest, or --checkpoint STEP)
+  data prepare   build the TFDS dataset of the config
+  data show      PNG grid of augmented crops with keypoints (--split, --num, --out)
+  describe       parameter count, GFLOPs and output shapes of the configured model (JSON)
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 
+import jax
 from absl import app, flags
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to an ml_collections config file.",
                                           lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (checkpoints, logs, results).")
+_CHECKPOINT = flags.DEFINE_integer("checkpoint", None, "eval: checkpoint step (default: best).")
+_SPLIT = flags.DEFINE_string("split", "train", "data show: split to draw.")
+_NUM = flags.DEFINE_integer("num", 16, "data show: number of examples.")
+_OUT = flags.DEFINE_string("out", "grid.png", "data show: output PNG.")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None,
+                                   "Multi-process: host:port of process 0 (else auto-detected "
+                                   "on TPU pods / SLURM, or single process).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: process count.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
 
-COMMANDS = ("describe",)
+COMMANDS = {("train",): "--workdir", ("eval",): "--workdir", ("data", "prepare"): None,
+            ("data", "show"): None, ("describe",): None}
+
+
+def _usage() -> str:
+  names = " | ".join(" ".join(c) for c in COMMANDS)
+  return f"usage: msposejax {{{names}}} --config FILE [--config.field=value ...]"
+
+
+def _init_distributed() -> None:
+  if _COORDINATOR.value:
+    jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  elif any(k in os.environ for k in ("TPU_WORKER_HOSTNAMES", "SLURM_JOB_ID")):
+    jax.distributed.initialize()  # cluster auto-detection (Cloud TPU pod, SLURM)
 
 
 def main(argv: list[str]) -> None:
-  if len(argv) != 2 or argv[1] not in COMMANDS:
-    raise app.UsageError(f"usage: msposejax {{{'|'.join(COMMANDS)}}} --config FILE "
-                         f"[--config.field=value ...]; got {argv[1:]}")
+  command = tuple(argv[1:])
+  if command not in COMMANDS:
+    raise app.UsageError(f"{_usage()}; got {' '.join(argv[1:]) or 'nothing'}")
   if _CONFIG.value is None:
-    raise app.UsageError("--config is required, e.g. --config configs/mss8_msr.py")
-  command = argv[1]
-  if command == "describe":
-    from msposejax.describe import describe  # deferred: keeps `--help` fast
-    print(json.dumps(describe(_CONFIG.value), indent=1))
+    raise app.UsageError("--config is required, e.g. --config configs/quickstart.py")
+  if COMMANDS[command] and not _WORKDIR.value:
+    raise app.UsageError(f"{' '.join(command)} needs --workdir")
+  logging.getLogger().setLevel(logging.INFO)
+  config = _CONFIG.value
+  if command == ("describe",):
+    from msposejax.describe import describe  # deferred imports keep `--help` fast
+    print(json.dumps(describe(config), indent=1))
+  elif command == ("data", "prepare"):
+    from msposejax.data import pipeline
+    pipeline.prepare(config)
+    print(f"prepared {config.data.dataset} in {pipeline.data_dir(config)}")
+  elif command == ("data", "show"):
+    from msposejax.data import show
+    print(f"wrote {show.save(config, _SPLIT.value, _NUM.value, _OUT.value)}")
+  else:
+    _init_distributed()
+    from msposejax.training import loop
+    if command == ("train",):
+      loop.train(config, _WORKDIR.value)
+    else:
+      loop.evaluate_checkpoint(config, _WORKDIR.value, _CHECKPOINT.value)
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -50,8 +97,15 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def run() -> None:
-  """Console-script entry point."""
-  app.run(main, argv=sys.argv, flags_parser=parse_flags)
+  """Console-script entry point. Runtime errors we raise on bad input (missing dataset,
+  another model's checkpoint, non-finite loss) end in one line too."""
+  from msposejax.training.loop import NonFiniteLossError
+  try:
+    app.run(main, argv=sys.argv, flags_parser=parse_flags)
+  except (FileNotFoundError, ValueError, NonFiniteLossError) as e:
+    if os.environ.get("MSPOSEJAX_TRACEBACK"):
+      raise
+    sys.exit(f"msposejax: error: {e} (MSPOSEJAX_TRACEBACK=1 shows the traceback)")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class Conv(nn.Module):
     bn: add BatchNorm after the convolution.
     relu: add ReLU at the end.
     dtype: computation dtype (parameters stay float32).
+    kernel_init: initialiser of the convolution kernel (Flax's default: LeCun normal).
   """
   features: int
   kernel: int = 3
@@ -43,13 +44,14 @@ class Conv(nn.Module):
   bn: bool = False
   relu: bool = True
   dtype: Dtype = jnp.float32
+  kernel_init: Any = nn.initializers.lecun_normal()
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     pad = (self.kernel - 1) // 2
     x = nn.Conv(self.features, (self.kernel, self.kernel), strides=(self.stride, self.stride),
                 padding=((pad, pad), (pad, pad)), use_bias=True, dtype=self.dtype,
-                param_dtype=jnp.float32, name="conv")(x)
+                param_dtype=jnp.float32, kernel_init=self.kernel_init, name="conv")(x)
     if self.bn:
       x = batch_norm(train, self.dtype, "bn")(x)
     if self.relu:
@@ -83,6 +85,11 @@ class Residual(nn.Module):
     out = nn.relu(batch_norm(train, self.dtype, "bn3")(out))
     out = Conv(self.features, 1, relu=False, dtype=self.dtype, name="conv3")(out)
     return out + residual
+
+
+# Heatmap output layers start near zero (normal, std 0.001, as HRNet): random large outputs
+# would otherwise cost hundreds of steps of unlearning before any peak is learnt.
+HEATMAP_INIT = nn.initializers.normal(stddev=0.001)
 
 
 def max_pool2(x: jax.Array) -> jax.Array:

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from msposejax.models.hourglass import Hourglass
-from msposejax.models.layers import Conv, Dtype, Residual
+from msposejax.models.layers import HEATMAP_INIT, Conv, Dtype, Residual
 
 UPSAMPLE_METHODS = ("bilinear", "nearest")
 
@@ -60,5 +60,6 @@ class MSRNet(nn.Module):
     x, _ = Hourglass(self.depth, self.features, self.dtype, name="hg")(x, train)
     x = Residual(self.features, self.dtype, name="features_res")(x, train)
     x = Conv(self.features, 1, bn=True, relu=True, dtype=self.dtype, name="features_conv")(x, train)
-    out = Conv(self.num_joints, 1, relu=False, dtype=self.dtype, name="out")(x)
+    out = Conv(self.num_joints, 1, relu=False, dtype=self.dtype, kernel_init=HEATMAP_INIT,
+               name="out")(x)
     return out.astype(jnp.float32)

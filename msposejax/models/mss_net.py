@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from msposejax.models.hourglass import Hourglass
-from msposejax.models.layers import Conv, Dtype, Residual
+from msposejax.models.layers import HEATMAP_INIT, Conv, Dtype, Residual
 
 
 class HourglassStack(nn.Module):
@@ -41,12 +41,14 @@ class HourglassStack(nn.Module):
     feat = Residual(self.features, self.dtype, name="features_res")(hg, train)
     feat = Conv(self.features, 1, bn=True, relu=True, dtype=self.dtype, name="features_conv")(
         feat, train)
-    preds = Conv(self.num_joints, 1, relu=False, dtype=self.dtype, name="out")(feat)
+    preds = Conv(self.num_joints, 1, relu=False, dtype=self.dtype, kernel_init=HEATMAP_INIT,
+                 name="out")(feat)
     heatmaps = {preds.shape[1]: preds.astype(jnp.float32)}
     if self.mss:
       for res in sorted(decoder):
         if res != preds.shape[1]:
-          head = Conv(self.num_joints, 1, relu=False, dtype=self.dtype, name=f"mss_head_r{res}")
+          head = Conv(self.num_joints, 1, relu=False, dtype=self.dtype,
+                      kernel_init=HEATMAP_INIT, name=f"mss_head_r{res}")
           heatmaps[res] = head(decoder[res]).astype(jnp.float32)
     if not self.is_last:
       x = (x + Conv(self.features, 1, relu=False, dtype=self.dtype, name="merge_preds")(preds)

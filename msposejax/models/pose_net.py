@@ -27,6 +27,8 @@ class PoseNet(nn.Module):
     mss: multi-scale supervision heads on every stack.
     msr: multi-scale regression network after the last stack.
     msr_upsample: "bilinear" or "nearest" for MSR-net's resizing of coarse heatmaps.
+    stem_features: channels of the stem's 7×7 conv and of its residuals before the last
+      (Newell: 64, 128); smaller values make cheap models for CPU runs.
     remat: rematerialise each stack in the backward pass (memory for compute).
     dtype: computation dtype; parameters and returned heatmaps are float32.
 
@@ -43,6 +45,7 @@ class PoseNet(nn.Module):
   mss: bool = True
   msr: bool = True
   msr_upsample: str = "bilinear"
+  stem_features: tuple[int, int] = (64, 128)
   remat: bool = False
   dtype: Dtype = jnp.float32
 
@@ -61,10 +64,11 @@ class PoseNet(nn.Module):
     self._check_input(images)
     x = images.astype(self.dtype)
     # Stem, princeton-vl's `pre`: 256 → 128 → 64 px.
-    x = Conv(64, 7, 2, bn=True, relu=True, dtype=self.dtype, name="pre_conv")(x, train)
-    x = Residual(128, self.dtype, name="pre_res1")(x, train)
+    c1, c2 = self.stem_features
+    x = Conv(c1, 7, 2, bn=True, relu=True, dtype=self.dtype, name="pre_conv")(x, train)
+    x = Residual(c2, self.dtype, name="pre_res1")(x, train)
     x = max_pool2(x)
-    x = Residual(128, self.dtype, name="pre_res2")(x, train)
+    x = Residual(c2, self.dtype, name="pre_res2")(x, train)
     x = Residual(self.features, self.dtype, name="pre_res3")(x, train)
 
     stack_cls = nn.remat(HourglassStack, static_argnums=(2,)) if self.remat else HourglassStack
@@ -91,5 +95,6 @@ def pose_net_from_config(model_config: ml_collections.ConfigDict) -> PoseNet:
   return PoseNet(num_stacks=model_config.num_stacks, features=model_config.features,
                  depth=model_config.depth, num_joints=model_config.num_joints,
                  mss=model_config.mss, msr=model_config.msr,
-                 msr_upsample=model_config.msr_upsample, remat=model_config.remat,
+                 msr_upsample=model_config.msr_upsample,
+                 stem_features=tuple(model_config.stem_features), remat=model_config.remat,
                  dtype=DTYPES[model_config.dtype])

@@ -1,0 +1,1 @@
+"""Input side: datasets (TFDS), crop geometry, augmentation, keypoint masking, grain pipeline."""

@@ -1,0 +1,52 @@
+"""The per-person example format every msposejax dataset stores (TFDS features).
+
+Images are stored as encoded bytes (JPEG), not `tfds.features.Image`, so building and reading
+needs no TensorFlow (DESIGN §9); they are decoded on the host in the grain workers.
+All coordinates are in the stored image's pixels (0-based, pixel centres at integers);
+`offset` maps them back to the original photo: original = stored / zoom + offset.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import tensorflow_datasets as tfds
+from PIL import Image
+
+from msposejax import skeleton
+
+K = skeleton.NUM_JOINTS
+
+
+def features() -> tfds.features.FeaturesDict:
+  t = tfds.features.Tensor
+  return tfds.features.FeaturesDict({
+      "image": t(shape=(), dtype=np.object_),         # encoded JPEG bytes
+      "image_name": t(shape=(), dtype=np.object_),    # source file name (bytes)
+      "joints": t(shape=(K, 2), dtype=np.float32),    # (x, y)
+      "visible": t(shape=(K,), dtype=np.bool_),       # labelled
+      "center": t(shape=(2,), dtype=np.float32),      # MPII person centre
+      "scale": t(shape=(), dtype=np.float32),         # person height ≈ 200·scale px
+      "head_box": t(shape=(4,), dtype=np.float32),    # x1, y1, x2, y2
+      "offset": t(shape=(2,), dtype=np.float32),      # stored → original translation
+      "zoom": t(shape=(), dtype=np.float32),          # stored px per original px
+      "occluded": t(shape=(), dtype=np.bool_),        # hard-case tags (synthetic only)
+      "crowded": t(shape=(), dtype=np.bool_),
+      "scale_small": t(shape=(), dtype=np.bool_),
+  })
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
+  buf = io.BytesIO()
+  Image.fromarray(image).save(buf, format="JPEG", quality=quality)
+  return buf.getvalue()
+
+
+def decode_image(data: bytes) -> np.ndarray:
+  """Encoded bytes → (H, W, 3) uint8 RGB; raises ValueError on a corrupt or empty image."""
+  try:
+    with Image.open(io.BytesIO(data)) as img:
+      return np.asarray(img.convert("RGB"))
+  except Exception as e:  # PIL raises several types for broken files
+    raise ValueError(f"cannot decode image ({len(data)} bytes): {e}") from e

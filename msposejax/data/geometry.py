@@ -1,0 +1,58 @@
+"""Affine crop maths (pure): original image ⇄ network input crop.
+
+Coordinates follow `codecs.heatmap`: pixel i is centred at i. A crop of side S image pixels
+centred at c maps onto an output of n pixels spanning [−½, n−½), centre (n−1)/2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def crop_matrix(center: np.ndarray, crop_side: float, out_size: int, rotation_deg: float = 0.0,
+                flip: bool = False) -> np.ndarray:
+  """3×3 matrix M mapping original-image points to crop points.
+
+  Args:
+    center: (2,) crop centre (x, y) in the original image.
+    crop_side: side of the square crop in original pixels (MPII: 200·s after enlargement).
+    out_size: side n of the output crop in pixels.
+    rotation_deg: counter-clockwise rotation of the content, degrees.
+    flip: mirror horizontally after cropping (x ↦ n−1−x); joints must then be swapped.
+  """
+  if not crop_side > 0:
+    raise ValueError(f"crop side must be positive, got {crop_side}")
+  zoom = out_size / crop_side
+  theta = np.deg2rad(rotation_deg)
+  cos, sin = np.cos(theta), np.sin(theta)
+  # y points down in images: this rotation turns content counter-clockwise on screen.
+  rot = np.array([[cos, sin, 0], [-sin, cos, 0], [0, 0, 1]])
+  to_origin = np.array([[1, 0, -center[0]], [0, 1, -center[1]], [0, 0, 1]], np.float64)
+  mid = (out_size - 1) / 2
+  to_crop = np.array([[zoom, 0, mid], [0, zoom, mid], [0, 0, 1]])
+  m = to_crop @ rot @ to_origin
+  if flip:
+    m = np.array([[-1, 0, out_size - 1], [0, 1, 0], [0, 0, 1]], np.float64) @ m
+  return m
+
+
+def apply_affine(m: np.ndarray, xy: np.ndarray) -> np.ndarray:
+  """Applies a 3×3 affine matrix to (..., 2) points."""
+  xy = np.asarray(xy, np.float64)
+  return xy @ m[:2, :2].T + m[:2, 2]
+
+
+def warp_image(image: np.ndarray, m: np.ndarray, out_size: int) -> np.ndarray:
+  """Resamples (H, W, 3) uint8 `image` into the (n, n, 3) crop defined by M (bilinear).
+
+  Outside the image is black. PIL's affine transform works with pixel *corners* at integers
+  and takes the output→input map, so the centre-convention inverse is conjugated by ½ px.
+  """
+  inv = np.linalg.inv(m)
+  half = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+  back = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
+  coeffs = (half @ inv @ back)[:2].reshape(-1)
+  out = Image.fromarray(image).transform((out_size, out_size), Image.Transform.AFFINE,
+                                         tuple(coeffs), resample=Image.Resampling.BILINEAR)
+  return np.asarray(out)

@@ -1,0 +1,80 @@
+"""Keypoint masking (paper Sect. 3.4, DESIGN §4): occlusion and distraction patches (pure).
+
+Applied to the augmented input crop. *occlude* pastes a background patch over a labelled
+keypoint (the label stays: the network must infer the joint from context); *distract* pastes
+the patch around a labelled keypoint onto background (no label is added: the network must
+reject the look-alike). Background patches are squares that contain no keypoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import ml_collections
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskOp:
+  kind: str                      # "occlude" | "distract"
+  joint: int
+  src: tuple[int, int, int, int]  # x0, y0, x1, y1 of the copied patch
+  dst: tuple[int, int, int, int]  # where it was pasted
+
+
+def _box_around(xy: np.ndarray, side: int, size: int) -> tuple[int, int, int, int]:
+  x0 = int(np.clip(round(xy[0] - side / 2), 0, size - side))
+  y0 = int(np.clip(round(xy[1] - side / 2), 0, size - side))
+  return x0, y0, x0 + side, y0 + side
+
+
+def _background_box(rng: np.random.Generator, keypoints: np.ndarray, side: int,
+                    size: int, tries: int = 30) -> tuple[int, int, int, int] | None:
+  """A side×side square, inside the crop, at least side/4 px away from every keypoint."""
+  margin = side / 4
+  for _ in range(tries):
+    x0, y0 = rng.integers(0, size - side + 1, 2)
+    inside = ((keypoints[:, 0] > x0 - margin) & (keypoints[:, 0] < x0 + side + margin)
+              & (keypoints[:, 1] > y0 - margin) & (keypoints[:, 1] < y0 + side + margin))
+    if not inside.any():
+      return int(x0), int(y0), int(x0 + side), int(y0 + side)
+  return None
+
+
+def mask_keypoints(image: np.ndarray, xy: np.ndarray, weight: np.ndarray,
+                   rng: np.random.Generator, cfg: ml_collections.ConfigDict
+                   ) -> tuple[np.ndarray, list[MaskOp]]:
+  """Masks 1..cfg.max_keypoints labelled keypoints with probability cfg.prob.
+
+  Args:
+    image: (n, n, 3) uint8 input crop (not modified).
+    xy: (K, 2) keypoints in crop pixels.
+    weight: (K,) 1 for labelled keypoints inside the crop; only these are masked.
+    rng: the example's generator (same seed → same masks).
+    cfg: `config.data.mask` (prob, size, occlude_ratio, max_keypoints).
+
+  Returns:
+    (masked image copy, the operations applied). Labels never change.
+  """
+  if cfg.prob <= 0 or rng.uniform() >= cfg.prob:
+    return image, []
+  size = image.shape[0]
+  side = max(int(round(cfg.size * size)), 2)
+  labelled = np.flatnonzero(weight > 0)
+  if not len(labelled) or side >= size:
+    return image, []
+  count = min(int(rng.integers(1, cfg.max_keypoints + 1)), len(labelled))
+  out = image.copy()
+  keypoints = xy[labelled]
+  ops = []
+  for joint in rng.choice(labelled, size=count, replace=False):
+    background = _background_box(rng, keypoints, side, size)
+    if background is None:
+      continue  # crowded crop: no keypoint-free background to use
+    around = _box_around(xy[joint], side, size)
+    kind = "occlude" if rng.uniform() < cfg.occlude_ratio else "distract"
+    src, dst = (background, around) if kind == "occlude" else (around, background)
+    patch = image[src[1]:src[3], src[0]:src[2]]
+    out[dst[1]:dst[3], dst[0]:dst[2]] = patch
+    ops.append(MaskOp(kind, int(joint), src, dst))
+  return out, ops

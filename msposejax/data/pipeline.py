@@ -1,0 +1,98 @@
+"""grain input pipelines over TFDS ArrayRecord sources (IO: reads the prepared dataset).
+
+train: source → per-process shard → shuffle (endless epochs) → TrainTransform → batch →
+multiprocess prefetch. eval: one pass in order → EvalTransform → batch (last batch padded
+with `valid=False` examples by the caller). The train iterator's state is checkpointable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import grain.python as grain
+import jax
+import ml_collections
+import tensorflow_datasets as tfds
+
+from msposejax.data.transforms import EvalTransform, TrainTransform
+
+_log = logging.getLogger(__name__)
+
+
+def data_dir(config: ml_collections.ConfigDict) -> str:
+  return os.path.expanduser(config.data.tfds_data_dir) or tfds.core.constants.DATA_DIR
+
+
+def builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
+  """The TFDS builder named by `config.data.dataset` ("name/config")."""
+  name, _, builder_config = config.data.dataset.partition("/")
+  if name == "synthetic_people":
+    from msposejax.data.synthetic_people import SyntheticPeople
+    return SyntheticPeople(config=builder_config or None, data_dir=data_dir(config),
+                           file_format="array_record")
+  if name == "mpii_human_pose":
+    from msposejax.data.mpii import MpiiHumanPose
+    return MpiiHumanPose(config=builder_config or None, data_dir=data_dir(config),
+                         file_format="array_record")
+  raise ValueError(f"config.data.dataset={config.data.dataset!r}: unknown dataset (expected "
+                   "synthetic_people[/CONFIG] or mpii_human_pose[/CONFIG])")
+
+
+def prepare(config: ml_collections.ConfigDict) -> None:
+  """Builds the dataset if needed (MPII needs its manual files in `config.data.manual_dir`)."""
+  b = builder(config)
+  if b.is_prepared():
+    return
+  kwargs = {}
+  if config.data.manual_dir:
+    kwargs["download_config"] = tfds.download.DownloadConfig(
+        manual_dir=os.path.expanduser(config.data.manual_dir))
+  _log.info("preparing %s in %s", config.data.dataset, b.data_dir)
+  b.download_and_prepare(**kwargs)
+
+
+def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: bool = True):
+  """Random-access source of one split; synthetic data is generated on first use."""
+  b = builder(config)
+  if not b.is_prepared():
+    if auto_prepare and config.data.dataset.startswith("synthetic_people"):
+      prepare(config)
+    else:
+      raise FileNotFoundError(
+          f"dataset {config.data.dataset} is not prepared in {data_dir(config)}; run "
+          f"`msposejax data prepare --config CONFIG` (MPII: put the files described in "
+          f"docs/data.md in config.data.manual_dir first)")
+  if split not in b.info.splits:
+    raise ValueError(f"split {split!r} not in {config.data.dataset} "
+                     f"(has {sorted(b.info.splits)})")
+  return b.as_data_source(split=split)
+
+
+def train_loader(config: ml_collections.ConfigDict, source=None) -> grain.DataLoader:
+  """Endless, shuffled, augmented batches of config.batch_size / process_count per process."""
+  source = source if source is not None else open_source(config, config.data.train_split)
+  per_process = config.batch_size // jax.process_count()
+  shard = grain.ShardOptions(shard_index=jax.process_index(), shard_count=jax.process_count(),
+                             drop_remainder=True)
+  sampler = grain.IndexSampler(num_records=len(source), shard_options=shard, shuffle=True,
+                               num_epochs=None, seed=config.seed)
+  return grain.DataLoader(data_source=source, sampler=sampler,
+                          operations=[TrainTransform(config),
+                                      grain.Batch(per_process, drop_remainder=True)],
+                          worker_count=config.data.worker_count)
+
+
+def eval_loader(config: ml_collections.ConfigDict, split: str | None = None, source=None,
+                num_examples: int | None = None) -> grain.DataLoader:
+  """One ordered pass over (this process's share of) the eval split."""
+  source = source if source is not None else open_source(config, split or config.data.eval_split)
+  num = min(len(source), num_examples) if num_examples else len(source)
+  shard = grain.ShardOptions(shard_index=jax.process_index(), shard_count=jax.process_count(),
+                             drop_remainder=False)
+  sampler = grain.IndexSampler(num_records=num, shard_options=shard, shuffle=False,
+                               num_epochs=1, seed=config.seed)
+  return grain.DataLoader(data_source=source, sampler=sampler,
+                          operations=[EvalTransform(config),
+                                      grain.Batch(config.eval_batch_size, drop_remainder=False)],
+                          worker_count=config.data.worker_count)

@@ -1,0 +1,143 @@
+"""Per-example train/eval transforms: decode → crop/augment → mask → multi-scale targets.
+
+Pure functions of (record, rng, config) plus thin grain wrappers. A record that cannot be
+turned into an example (corrupt image, non-finite labelled joint) becomes an all-zero
+example with `valid=False` and a logged warning, so a bad file never kills a worker and never
+produces a wrong target; the train loop counts these.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import grain.python as grain
+import ml_collections
+import numpy as np
+
+from msposejax import skeleton
+from msposejax.codecs.heatmap import render_multiscale
+from msposejax.data import augment, geometry, keypoint_masking
+from msposejax.data.features import decode_image
+from msposejax.evaluation.pckh import head_size_from_box
+
+_log = logging.getLogger(__name__)
+
+
+def target_resolutions(config: ml_collections.ConfigDict) -> tuple[tuple[int, float], ...]:
+  """(resolution, σ) of every heatmap the model predicts, full resolution first."""
+  full = config.input_size // 4
+  levels = config.model.depth if config.model.mss else 1
+  return tuple((full // 2**l, float(config.targets.sigma_per_scale[l])) for l in range(levels))
+
+
+def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.ConfigDict):
+  """Crops (and augments) the person of `record` into the n×n input.
+
+  Returns (image (n,n,3) uint8, joints (K,2) in crop px, visible (K,) bool, M 3×3 stored→crop).
+  """
+  data = config.data
+  n = config.input_size
+  image = decode_image(record["image"])
+  scale = float(record["scale"])
+  if not scale > 0:
+    raise ValueError(f"non-positive person scale {scale}")
+  center = np.asarray(record["center"], np.float64) + np.array([0.0, data.center_shift * scale])
+  side = 200.0 * scale * data.scale_factor * aug.scale
+  m = geometry.crop_matrix(center, side, n, aug.rotation, aug.flip)
+  crop = augment.colour_jitter(geometry.warp_image(image, m, n), aug.gains)
+  visible = np.asarray(record["visible"], bool)
+  joints = np.where(visible[:, None], np.asarray(record["joints"], np.float64), 0.0)
+  xy = geometry.apply_affine(m, joints)
+  if aug.flip:
+    perm = np.asarray(skeleton.flip_permutation(len(visible)))
+    xy, visible = xy[perm], visible[perm]
+  return crop, xy, visible, m
+
+
+def _targets(xy, visible, config):
+  res_sigma = target_resolutions(config)
+  return render_multiscale(xy, visible, config.input_size, [r for r, _ in res_sigma],
+                           [s for _, s in res_sigma])
+
+
+def _empty(config: ml_collections.ConfigDict) -> dict:
+  n, k = config.input_size, config.model.num_joints
+  return {"image": np.zeros((n, n, 3), np.uint8),
+          "targets": {r: np.zeros((r, r, k), np.float32) for r, _ in target_resolutions(config)},
+          "weights": np.zeros(k, np.float32), "valid": np.bool_(False)}
+
+
+def train_example(record: dict, rng: np.random.Generator, config: ml_collections.ConfigDict,
+                  debug: bool = False) -> dict:
+  """One augmented, optionally keypoint-masked training example with its targets.
+
+  Returns {"image": (n,n,3) uint8, "targets": {r: (r,r,K) f32}, "weights": (K,) f32,
+  "valid": bool}; with debug, also "joints" (K,2) crop px and "mask_ops".
+  """
+  aug = augment.sample_augmentation(rng, config.data.augment)
+  image, xy, visible, _ = crop_person(record, aug, config)
+  targets, weights = _targets(xy, visible, config)
+  image, ops = keypoint_masking.mask_keypoints(image, xy, weights, rng, config.data.mask)
+  out = {"image": image, "targets": targets, "weights": weights, "valid": np.bool_(True)}
+  if debug:
+    out.update(joints=xy.astype(np.float32), mask_ops=ops)
+  return out
+
+
+def eval_example(record: dict, config: ml_collections.ConfigDict) -> dict:
+  """Un-augmented crop plus what maps predictions back: {"image", "targets", "weights",
+  "valid", "crop_to_stored" (3,3), "joints" (K,2) stored px, "visible" (K,), "head_size",
+  "offset" (2,), "zoom", "occluded", "crowded", "scale_small"}."""
+  image, xy, visible, m = crop_person(record, augment.identity_augmentation(), config)
+  targets, weights = _targets(xy, visible, config)
+  return {"image": image, "targets": targets, "weights": weights, "valid": np.bool_(True),
+          "crop_to_stored": np.linalg.inv(m).astype(np.float32),
+          "joints": np.asarray(record["joints"], np.float32),
+          "visible": np.asarray(record["visible"], bool),
+          "head_size": np.float32(head_size_from_box(np.asarray(record["head_box"])[None])[0]),
+          "offset": np.asarray(record["offset"], np.float32),
+          "zoom": np.float32(record["zoom"]),
+          **{tag: np.bool_(record[tag]) for tag in ("occluded", "crowded", "scale_small")}}
+
+
+def _empty_eval(config: ml_collections.ConfigDict) -> dict:
+  k = config.model.num_joints
+  return {**_empty(config), "crop_to_stored": np.eye(3, dtype=np.float32),
+          "joints": np.zeros((k, 2), np.float32), "visible": np.zeros(k, bool),
+          "head_size": np.float32(1.0), "offset": np.zeros(2, np.float32),
+          "zoom": np.float32(1.0), "occluded": np.bool_(False), "crowded": np.bool_(False),
+          "scale_small": np.bool_(False)}
+
+
+def _name(record: dict) -> str:
+  name = record.get("image_name", b"?")
+  return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+
+
+class TrainTransform(grain.RandomMapTransform):
+  """grain wrapper of `train_example`; grain seeds `rng` per record, so order and
+  augmentation are reproducible and resumable."""
+
+  def __init__(self, config: ml_collections.ConfigDict):
+    self._config = config
+
+  def random_map(self, element: dict, rng: np.random.Generator) -> dict:
+    try:
+      return train_example(element, rng, self._config)
+    except ValueError as e:
+      _log.warning("skipping training example %s: %s", _name(element), e)
+      return _empty(self._config)
+
+
+class EvalTransform(grain.MapTransform):
+  """grain wrapper of `eval_example` (invalid records become `valid=False` padding)."""
+
+  def __init__(self, config: ml_collections.ConfigDict):
+    self._config = config
+
+  def map(self, element: dict) -> dict:
+    try:
+      return eval_example(element, self._config)
+    except ValueError as e:
+      _log.warning("skipping evaluation example %s: %s", _name(element), e)
+      return _empty_eval(self._config)

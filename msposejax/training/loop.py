@@ -1,0 +1,261 @@
+"""The training and evaluation loops (IO: data, devices, checkpoints, logs)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+import signal
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from PIL import Image
+
+from msposejax.config_checks import validate_config
+from msposejax.data import pipeline
+from msposejax.data.transforms import target_resolutions
+from msposejax.evaluation.pckh import format_table
+from msposejax.inference.draw import draw_skeleton, grid
+from msposejax.losses.total import make_loss_fn
+from msposejax.models import pose_net_from_config
+from msposejax.training import checkpointing, evaluator, sharding
+from msposejax.training.metric_writer import MetricWriter
+from msposejax.training.optimizer import learning_rate_schedule, make_optimizer
+from msposejax.training.steps import make_predict_step, make_train_step
+from msposejax.training.train_state import TrainState
+
+_log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+  pass
+
+
+def _abstract_batch(config: ml_collections.ConfigDict, mesh) -> dict:
+  b, n, k = config.batch_size, config.input_size, config.model.num_joints
+  s = sharding.batch_sharding(mesh)
+  spec = lambda shape, dtype: jax.ShapeDtypeStruct(shape, dtype, sharding=s)
+  return {"image": spec((b, n, n, 3), jnp.uint8),
+          "targets": {r: spec((b, r, r, k), jnp.float32) for r, _ in target_resolutions(config)},
+          "weights": spec((b, k), jnp.float32), "valid": spec((b,), jnp.bool_)}
+
+
+class Trainer:
+  """Everything a run needs, built once from a config: mesh, model, state, jitted steps."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str | pathlib.Path,
+               devices=None):
+    validate_config(config)
+    self.config = config
+    self.workdir = pathlib.Path(workdir)
+    self.mesh = sharding.make_mesh(config, devices)
+    self.model = pose_net_from_config(config.model)
+    self.tx = make_optimizer(config)
+    self.schedule = learning_rate_schedule(config)
+    n = config.input_size
+
+    def init(key):
+      variables = self.model.init(key, jnp.zeros((1, n, n, 3), jnp.float32))
+      return TrainState(step=jnp.zeros((), jnp.int32), params=variables["params"],
+                        batch_stats=variables["batch_stats"],
+                        opt_state=self.tx.init(variables["params"]))
+
+    abstract = jax.eval_shape(init, jax.random.key(0))
+    self.state_shardings = sharding.state_shardings(abstract, self.mesh)
+    self.abstract_state = jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract,
+        self.state_shardings)
+    self._init = jax.jit(init, out_shardings=self.state_shardings)
+    self.predict = jax.jit(make_predict_step(self.model, config))
+
+  def init_state(self) -> TrainState:
+    state = self._init(jax.random.key(self.config.seed))
+    if self.config.init_from:
+      state = self._load_init_from(state)
+    return state
+
+  def _load_init_from(self, state: TrainState) -> TrainState:
+    src_dir, step = checkpointing.resolve(self.config.init_from)
+    mngr = checkpointing.manager(src_dir, read_only=True)
+    src_config = checkpointing.saved_config(mngr, step)
+    with src_config.unlocked():
+      src_config.mesh = self.config.mesh
+      src_config.batch_size = self.config.batch_size
+    src = Trainer(src_config, src_dir)
+    restored = checkpointing.restore(mngr, step, src.abstract_state)
+    variables, loaded, new = checkpointing.load_partial(
+        {"params": state.params, "batch_stats": state.batch_stats},
+        {"params": restored.params, "batch_stats": restored.batch_stats})
+    _log.info("init_from %s step %d: loaded %d arrays, %d new: %s", src_dir, step, len(loaded),
+              len(new), ", ".join(sorted({p.split("/")[1] for p in new})) or "none")
+    print(f"init_from {src_dir} (step {step}): {len(loaded)} arrays loaded, {len(new)} new"
+          + (f" (new modules: {', '.join(sorted({p.split('/')[1] for p in new}))})" if new else ""))
+    return state.replace(params=variables["params"], batch_stats=variables["batch_stats"],
+                         opt_state=self.tx.init(variables["params"]))
+
+  def compile_train_step(self):
+    step = jax.jit(make_train_step(self.model, self.tx, make_loss_fn(self.config), self.schedule),
+                   in_shardings=(self.state_shardings, sharding.batch_sharding(self.mesh)),
+                   out_shardings=(self.state_shardings, sharding.replicated(self.mesh)),
+                   donate_argnums=0)
+    t0 = time.time()
+    compiled = step.lower(self.abstract_state, _abstract_batch(self.config, self.mesh)).compile()
+    memory = compiled.memory_analysis()
+    if memory is not None:
+      _log.info("train step compiled in %.1fs; memory: arguments %.1f MB, temporaries %.1f MB, "
+                "outputs %.1f MB", time.time() - t0, memory.argument_size_in_bytes / 1e6,
+                memory.temp_size_in_bytes / 1e6, memory.output_size_in_bytes / 1e6)
+    return compiled
+
+  def evaluate(self, state: TrainState, num_visualize: int = 0) -> dict[str, Any]:
+    source = pipeline.open_source(self.config, self.config.data.eval_split)
+    num = min(len(source), self.config.eval_num_examples or len(source))
+    loader = pipeline.eval_loader(self.config, source=source, num_examples=num)
+    results = evaluator.predict_split(self.predict, state.variables(), self.config, self.mesh,
+                                      loader, num, keep_images=num_visualize)
+    report = evaluator.pckh_report(results)
+    report["crops"] = results["crops"]
+    return report
+
+
+def _summary(report: dict[str, Any]) -> dict[str, float]:
+  out = {}
+  for key, res in report.items():
+    if key.startswith(("pckh@", "occluded/", "crowded/", "scale_small/")):
+      out[f"eval/{key}/mean"] = res["mean"]
+      if "/" not in key:
+        out.update({f"eval/{key}/{p}": v for p, v in res["part"].items()})
+  return out
+
+
+def _save_predictions_png(report: dict[str, Any], path: pathlib.Path) -> None:
+  tiles = [draw_skeleton(np.asarray(im), np.asarray(c), np.asarray(s))
+           for im, c, s in report["crops"]]
+  if tiles:
+    Image.fromarray(grid(tiles, columns=min(4, len(tiles)))).save(path)
+
+
+class _Preemption:
+  """SIGTERM (TPU preemption, `kill`) asks the loop to checkpoint and exit."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    self.requested = True
+
+  def restore(self):
+    signal.signal(signal.SIGTERM, self._previous)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict[str, Any]:
+  """Trains (resuming from the workdir's latest checkpoint), evaluates, writes the results."""
+  t_start = time.time()
+  trainer = Trainer(config, workdir)
+  workdir = trainer.workdir
+  workdir.mkdir(parents=True, exist_ok=True)
+  mngr = checkpointing.manager(workdir, config)
+  loader = pipeline.train_loader(config)
+  iterator = iter(loader)
+  latest = mngr.latest_step()
+  if latest is not None:
+    checkpointing.check_same_model(checkpointing.saved_config(mngr, latest), config,
+                                   str(workdir))
+    state = checkpointing.restore(mngr, latest, trainer.abstract_state, iterator)
+    print(f"resumed from {workdir / checkpointing.CHECKPOINT_DIR / str(latest)}")
+  else:
+    state = trainer.init_state()
+  train_step = trainer.compile_train_step()
+  writer = MetricWriter(workdir)
+  preemption = _Preemption()
+  start = int(state.step)
+  total = config.total_steps
+  pending: list[dict] = []
+  t_log, step_log = time.time(), start
+  print(f"training {config.model.num_stacks}-stack model for {total} steps "
+        f"(batch {config.batch_size}, {jax.device_count()} devices) from step {start}")
+  try:
+    for step in range(start, total):
+      batch = sharding.global_batch(next(iterator), trainer.mesh)
+      state, metrics = train_step(state, batch)
+      pending.append(metrics)
+      done = step + 1
+      if done % config.log_every == 0 or done == total:
+        host = jax.device_get(pending)
+        pending = []
+        bad = [i for i, m in enumerate(host) if m["nonfinite"] > 0]
+        if bad:
+          m = host[bad[0]]
+          terms = [k for k, v in m.items() if k.startswith("loss/") and not np.isfinite(v)]
+          mngr.wait_until_finished()
+          raise NonFiniteLossError(
+              f"non-finite loss at step {done - len(host) + bad[0] + 1}: terms "
+              f"{terms or ['grad_norm']}; the state was not updated; last checkpoint: "
+              f"{mngr.latest_step()}")
+        avg = {k: float(np.mean([m[k] for m in host])) for k in host[0] if k != "nonfinite"}
+        now = time.time()
+        rate = (done - step_log) * config.batch_size / (now - t_log)
+        eta = (total - done) * (now - t_log) / max(done - step_log, 1)
+        avg["perf/examples_per_second"] = rate
+        writer.write_scalars(done, avg)
+        terms = " ".join(f"{k[5:]}={v:.4g}" for k, v in avg.items()
+                         if k.startswith("loss/") and k != "loss/total")
+        print(f"step {done}/{total} loss={avg['loss/total']:.4g} ({terms}) "
+              f"{rate:.1f} ex/s ETA {eta / 60:.1f} min", flush=True)
+        t_log, step_log = now, done
+      metrics_for_ckpt = None
+      if config.eval_every and done % config.eval_every == 0 and done != total:
+        report = trainer.evaluate(state)
+        metrics_for_ckpt = {"pckh": report["pckh@0.5"]["mean"]}
+        writer.write_scalars(done, _summary(report))
+        print(f"step {done}: PCKh@0.5 {report['pckh@0.5']['mean']:.4f}")
+        t_log = time.time()
+      if done == total:
+        break  # the final checkpoint is saved below, with its PCKh
+      if done % config.checkpoint.every == 0 or metrics_for_ckpt or preemption.requested \
+          or mngr.reached_preemption(done):
+        checkpointing.save(mngr, state, config, iterator, metrics=metrics_for_ckpt)
+      if preemption.requested or mngr.reached_preemption(done):
+        mngr.wait_until_finished()
+        print(f"stopping at step {done} on SIGTERM/preemption; checkpoint saved")
+        return {"preempted_at": done}
+  finally:
+    preemption.restore()
+  report = trainer.evaluate(state, num_visualize=config.num_visualize)
+  final = {k: v for k, v in report.items() if k != "crops"}
+  checkpointing.save(mngr, state, config, iterator, metrics={"pckh": final["pckh@0.5"]["mean"]},
+                     force=True)
+  mngr.wait_until_finished()
+  writer.write_scalars(total, _summary(report))
+  writer.close()
+  final["wall_time_s"] = time.time() - t_start
+  final["step"] = total
+  if jax.process_index() == 0:
+    (workdir / "final_metrics.json").write_text(json.dumps(final, indent=1))
+    _save_predictions_png(report, workdir / "predictions.png")
+    print(format_table([final[f"pckh@{t}"] for t in evaluator.THRESHOLDS]))
+    print(f"wrote {workdir / 'final_metrics.json'} and {workdir / 'predictions.png'}")
+  return final
+
+
+def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | pathlib.Path,
+                        step: int | None = None) -> dict[str, Any]:
+  """`msposejax eval`: PCKh of one checkpoint (default: the best, else the latest)."""
+  workdir, best = checkpointing.resolve(workdir)
+  step = step if step is not None else best
+  trainer = Trainer(config, workdir)
+  mngr = checkpointing.manager(workdir, read_only=True)
+  checkpointing.check_same_model(checkpointing.saved_config(mngr, step), config, str(workdir))
+  state = checkpointing.restore(mngr, step, trainer.abstract_state)
+  report = trainer.evaluate(state)
+  final = {k: v for k, v in report.items() if k != "crops"}
+  final["step"] = step
+  if jax.process_index() == 0:
+    print(format_table([final[f"pckh@{t}"] for t in evaluator.THRESHOLDS]))
+    (workdir / f"eval_step{step}.json").write_text(json.dumps(final, indent=1))
+  return final

@@ -1,0 +1,129 @@
+"""MPII reader and builder on the real sample (tests/fixtures/mpii_sample)."""
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from msposejax import skeleton
+from msposejax.data import features, geometry, mpii
+from msposejax.data.augment import Augmentation
+from msposejax.data.transforms import crop_person, eval_example
+from tests.conftest import REPO
+
+SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
+
+
+def test_json_parsing_is_zero_based():
+  raw = json.loads((SAMPLE / "test_mpii.json").read_text())
+  people = mpii.load_json(SAMPLE / "test_mpii.json")
+  assert len(people) == 5
+  for p, r in zip(people, raw):
+    vis = np.asarray(r["joints_vis"], bool)
+    np.testing.assert_array_equal(p.visible, vis)
+    np.testing.assert_allclose(p.joints[vis], np.asarray(r["joints"])[vis] - 1)
+    np.testing.assert_allclose(p.center, np.asarray(r["center"]) - 1)
+    assert p.head_box is None
+  assert [p.visible.sum() for p in people] == [16, 16, 14, 14, 16]
+
+
+def test_bad_json_is_a_clear_error(tmp_path):
+  (tmp_path / "bad.json").write_text('[{"image": "a.jpg"}]')
+  with pytest.raises(ValueError, match="entry 0"):
+    mpii.load_json(tmp_path / "bad.json")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+  """A manual dir from the sample, plus one missing image, one corrupt JPEG and one person
+  without labelled joints, built with the real TFDS builder."""
+  root = tmp_path_factory.mktemp("mpii")
+  manual = root / "manual"
+  (manual / "images").mkdir(parents=True)
+  for f in SAMPLE.glob("*.jpg"):
+    shutil.copy(f, manual / "images" / f.name)
+  (manual / "images" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+  entries = json.loads((SAMPLE / "test_mpii.json").read_text())
+  bad = [dict(entries[0], image="missing.jpg"), dict(entries[0], image="corrupt.jpg"),
+         dict(entries[0], joints_vis=[0] * 16)]
+  (manual / "train.json").write_text(json.dumps(entries + bad))
+  (manual / "valid.json").write_text(json.dumps(entries))
+  builder = mpii.MpiiHumanPose(data_dir=str(root / "tfds"), file_format="array_record")
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
+  return builder
+
+
+def test_builder_skips_bad_people_with_counts(built, caplog):
+  assert len(built.as_data_source("train")) == 5
+  assert len(built.as_data_source("validation")) == 5
+
+
+def test_builder_logs_what_it_skipped(tmp_path, caplog):
+  people = mpii.load_json(SAMPLE / "test_mpii.json")
+  people.append(mpii.Person("missing.jpg", people[0].joints, people[0].visible,
+                            people[0].center, people[0].scale, None))
+  empty = mpii.Person(people[0].image, people[0].joints, np.zeros(16, bool), people[0].center,
+                      people[0].scale, None)
+  with caplog.at_level(logging.WARNING):
+    records = list(mpii.generate_records(people + [empty], SAMPLE, 256))
+  assert len(records) == 5
+  assert "1 (missing image)" in caplog.text and "1 (no labelled joint)" in caplog.text
+
+
+def test_stored_crop_maps_back_to_the_original_annotation(built):
+  people = {p.image: p for p in mpii.load_json(SAMPLE / "test_mpii.json")}
+  source = built.as_data_source("validation")
+  for i in range(len(source)):
+    rec = source[i]
+    person = people[rec["image_name"].decode()]
+    vis = rec["visible"]
+    original = rec["joints"] / rec["zoom"] + rec["offset"]
+    np.testing.assert_allclose(original[vis], person.joints[vis], atol=0.5)
+    stored = features.decode_image(rec["image"])
+    assert max(stored.shape[:2]) <= 1.1 * 384 / (0.75) * 1.25 * 1.25 * 1.5  # bounded size
+
+
+def test_eval_crop_round_trip_and_image_content(built, tiny_config):
+  cfg = tiny_config
+  with cfg.unlocked():
+    cfg.input_size = 256
+    cfg.data.center_shift = 15.0
+  source = built.as_data_source("validation")
+  for i in range(len(source)):
+    rec = source[i]
+    ex = eval_example(rec, cfg)
+    vis = rec["visible"]
+    m = np.linalg.inv(ex["crop_to_stored"])
+    crop_xy = geometry.apply_affine(m, rec["joints"])
+    back = geometry.apply_affine(ex["crop_to_stored"], crop_xy)
+    assert np.abs(back[vis] - rec["joints"][vis]).max() < 0.5
+    # Colours at the joints agree between the stored image and the crop (bilinear + JPEG).
+    stored = features.decode_image(rec["image"]).astype(float)
+    crop = ex["image"].astype(float)
+    diffs = []
+    for j in np.flatnonzero(vis):
+      sx, sy = np.round(rec["joints"][j]).astype(int)
+      cx, cy = np.round(crop_xy[j]).astype(int)
+      if 0 <= cx < 256 and 0 <= cy < 256:
+        diffs.append(np.abs(stored[sy, sx] - crop[cy, cx]).mean())
+    assert np.median(diffs) < 25
+
+
+def test_flip_swaps_left_and_right(built, tiny_config):
+  cfg = tiny_config
+  with cfg.unlocked():
+    cfg.input_size = 128
+  rec = built.as_data_source("validation")[0]
+  plain = crop_person(rec, Augmentation(1.0, 0.0, False, np.ones(3, np.float32)), cfg)
+  flipped = crop_person(rec, Augmentation(1.0, 0.0, True, np.ones(3, np.float32)), cfg)
+  np.testing.assert_array_equal(flipped[0], plain[0][:, ::-1])
+  for r, l in skeleton.FLIP_PAIRS:
+    np.testing.assert_allclose(flipped[1][l], (127 - plain[1][r][0], plain[1][r][1]), atol=1e-6)
+  # In the un-flipped crop of this front-facing person, the right hip is on the image's left.
+  j = skeleton.JOINT_INDEX
+  assert plain[1][j["r_hip"]][0] < plain[1][j["l_hip"]][0]
+  assert flipped[1][j["r_hip"]][0] < flipped[1][j["l_hip"]][0]

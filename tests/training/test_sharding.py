@@ -1,0 +1,48 @@
+"""One train step on a mesh of 8 (fake CPU) devices equals the same step on 1 device."""
+
+import jax
+import numpy as np
+import pytest
+
+from msposejax.data import pipeline
+from msposejax.training import sharding
+from msposejax.training.loop import Trainer
+from tests.training.conftest import small_config
+
+
+@pytest.mark.parametrize("fsdp", [1, 2])
+def test_mesh_of_eight_matches_one_device(tfds_dir, fsdp):
+  assert jax.device_count() == 8, "conftest sets --xla_force_host_platform_device_count=8"
+  cfg = small_config(tfds_dir)
+  batch = next(iter(pipeline.train_loader(cfg)))
+  results = []
+  for devices, mesh_fsdp in ((jax.devices()[:1], 1), (jax.devices(), fsdp)):
+    with cfg.unlocked():
+      cfg.mesh.fsdp = mesh_fsdp
+    trainer = Trainer(cfg, "/tmp/unused", devices=devices)
+    state = trainer.init_state()
+    step = trainer.compile_train_step()
+    state, metrics = step(state, sharding.global_batch(batch, trainer.mesh))
+    results.append(jax.device_get((state.params, state.batch_stats, metrics)))
+    if len(devices) == 8:
+      kernel = state.params["stack0"]["hg"]["up1"]["conv2"]["conv"]["kernel"]
+      assert len(kernel.sharding.device_set) == 8
+  (p1, b1, m1), (p8, b8, m8) = results
+  np.testing.assert_allclose(m1["loss/total"], m8["loss/total"], rtol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), p1, p8)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), b1, b8)
+
+
+def test_fsdp_shards_large_parameters():
+  mesh = jax.sharding.Mesh(np.asarray(jax.devices()).reshape(4, 2), ("data", "fsdp"))
+  abstract = {"big": jax.ShapeDtypeStruct((3, 3, 128, 256), np.float32),
+              "small": jax.ShapeDtypeStruct((16,), np.float32)}
+  specs = sharding.state_shardings(abstract, mesh)
+  assert specs["big"].spec == jax.sharding.PartitionSpec(None, None, None, "fsdp")
+  assert specs["small"].spec == jax.sharding.PartitionSpec()
+
+
+def test_mesh_rejects_indivisible_batch(tfds_dir):
+  cfg = small_config(tfds_dir, batch_size=6)
+  with pytest.raises(ValueError, match="divisible by the 8 devices"):
+    sharding.make_mesh(cfg)
