@@ -26,9 +26,12 @@ _CHECKPOINT = flags.DEFINE_integer("checkpoint", None, "eval: checkpoint step (d
 _SPLIT = flags.DEFINE_string("split", "train", "data show: split to draw.")
 _NUM = flags.DEFINE_integer("num", 16, "data show: number of examples.")
 _OUT = flags.DEFINE_string("out", "grid.png", "data show: output PNG.")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False,
+                                  "Call jax.distributed.initialize() with cluster auto-detection "
+                                  "(Cloud TPU pods, SLURM); launch/tpu.sh sets it.")
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
-                                   "Multi-process: host:port of process 0 (else auto-detected "
-                                   "on TPU pods / SLURM, or single process).")
+                                   "Multi-process: host:port of process 0, with --num_processes "
+                                   "and --process_id (e.g. several local CPU processes).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: process count.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
 
@@ -44,7 +47,7 @@ def _usage() -> str:
 def _init_distributed() -> None:
   if _COORDINATOR.value:
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  elif any(k in os.environ for k in ("TPU_WORKER_HOSTNAMES", "SLURM_JOB_ID")):
+  elif _DISTRIBUTED.value:
     jax.distributed.initialize()  # cluster auto-detection (Cloud TPU pod, SLURM)
 
 

@@ -58,6 +58,7 @@ def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: boo
   if not b.is_prepared():
     if auto_prepare and config.data.dataset.startswith("synthetic_people"):
       prepare(config)
+      b = builder(config)  # a builder made before preparation does not see the new splits
     else:
       raise FileNotFoundError(
           f"dataset {config.data.dataset} is not prepared in {data_dir(config)}; run "

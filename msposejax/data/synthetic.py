@@ -23,8 +23,8 @@ class SyntheticSpec:
   canvas: int = 256
   torso_min: float = 22.0          # torso length L in px: person height ≈ 2.5·L
   torso_max: float = 66.0          # 3× scale range
-  occluder_prob: float = 0.3
-  crowd_prob: float = 0.3
+  occluder_prob: float = 0.2
+  crowd_prob: float = 0.2
   max_distractors: int = 2
 
 
@@ -85,8 +85,8 @@ def draw_person(draw: ImageDraw.ImageDraw, joints: np.ndarray, torso: float,
   sleeve = shirt if rng.uniform() < 0.5 else skin
   p = {name: joints[i] for name, i in idx.items()}
   for s in ("r", "l"):  # legs first, torso over the hips
-    _limb(draw, p[f"{s}_hip"], p[f"{s}_knee"], 0.2 * torso, trousers)
-    _limb(draw, p[f"{s}_knee"], p[f"{s}_ankle"], 0.15 * torso, trousers)
+    _limb(draw, p[f"{s}_hip"], p[f"{s}_knee"], 0.24 * torso, trousers)
+    _limb(draw, p[f"{s}_knee"], p[f"{s}_ankle"], 0.18 * torso, trousers)
   draw.polygon([tuple(p["r_shoulder"]), tuple(p["l_shoulder"]), tuple(p["l_hip"]),
                 tuple(p["r_hip"])], fill=shirt)
   _limb(draw, p["pelvis"], p["thorax"], 0.3 * torso, shirt)
@@ -105,9 +105,9 @@ def draw_person(draw: ImageDraw.ImageDraw, joints: np.ndarray, torso: float,
   draw.line([tuple(m - across * 0.25 * r), tuple(m + across * 0.25 * r)], fill=(120, 30, 30),
             width=max(int(r * 0.1), 1))
   for s in ("r", "l"):  # arms last: they may cross the torso
-    _limb(draw, p[f"{s}_shoulder"], p[f"{s}_elbow"], 0.14 * torso, sleeve)
-    _limb(draw, p[f"{s}_elbow"], p[f"{s}_wrist"], 0.11 * torso, skin)
-    w = 0.09 * torso
+    _limb(draw, p[f"{s}_shoulder"], p[f"{s}_elbow"], 0.17 * torso, sleeve)
+    _limb(draw, p[f"{s}_elbow"], p[f"{s}_wrist"], 0.14 * torso, skin)
+    w = 0.1 * torso
     draw.ellipse([p[f"{s}_wrist"][0] - w, p[f"{s}_wrist"][1] - w, p[f"{s}_wrist"][0] + w,
                   p[f"{s}_wrist"][1] + w], fill=skin)
 

@@ -25,7 +25,9 @@ class SyntheticPeopleConfig(tfds.core.BuilderConfig):
 class SyntheticPeople(tfds.core.GeneratorBasedBuilder):
   """Procedural people with the 16 MPII joints (msposejax.data.synthetic)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {"1.0.0": "First release.",
+                   "1.1.0": "Thicker limbs; 20% occluders and 20% distractor people."}
   BUILDER_CONFIGS = [
       SyntheticPeopleConfig(name="default", description="8000 train / 500 validation people."),
       SyntheticPeopleConfig(name="small", train_size=512, validation_size=64,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import pathlib
+import os
 from typing import Any
 
 import flax.traverse_util
@@ -18,13 +18,20 @@ import grain.python as grain
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
+from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
 _log = logging.getLogger(__name__)
 CHECKPOINT_DIR = "checkpoints"
 
 
-def manager(workdir: str | pathlib.Path, config: ml_collections.ConfigDict | None = None,
+def as_path(path: str | os.PathLike) -> epath.Path:
+  """Local paths made absolute; gs:// and other URLs kept as they are (TPU workdirs)."""
+  path = str(path)
+  return epath.Path(path if "://" in path else os.path.abspath(os.path.expanduser(path)))
+
+
+def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None = None,
             read_only: bool = False) -> ocp.CheckpointManager:
   keep = config.checkpoint.keep if config is not None else 3
   policy = pp.AnyPreservationPolicy([
@@ -33,7 +40,7 @@ def manager(workdir: str | pathlib.Path, config: ml_collections.ConfigDict | Non
   ])
   options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=not read_only,
                                          read_only=read_only, enable_async_checkpointing=True)
-  return ocp.CheckpointManager(pathlib.Path(workdir).absolute() / CHECKPOINT_DIR, options=options)
+  return ocp.CheckpointManager(as_path(workdir) / CHECKPOINT_DIR, options=options)
 
 
 def save(mngr: ocp.CheckpointManager, state: Any, config: ml_collections.ConfigDict,
@@ -89,9 +96,9 @@ def best_step(mngr: ocp.CheckpointManager) -> int | None:
   return None if best is None else best[1]
 
 
-def resolve(path: str | pathlib.Path, prefer_best: bool = True) -> tuple[pathlib.Path, int]:
+def resolve(path: str | os.PathLike, prefer_best: bool = True) -> tuple[epath.Path, int]:
   """(workdir, step) for a training workdir (best, else latest step) or a step directory."""
-  path = pathlib.Path(path).expanduser().absolute()
+  path = as_path(path)
   if path.parent.name == CHECKPOINT_DIR and path.name.isdigit():
     return path.parent.parent, int(path.name)
   if not (path / CHECKPOINT_DIR).is_dir():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import pathlib
+import os
 import signal
 import time
 from typing import Any
@@ -47,11 +47,11 @@ def _abstract_batch(config: ml_collections.ConfigDict, mesh) -> dict:
 class Trainer:
   """Everything a run needs, built once from a config: mesh, model, state, jitted steps."""
 
-  def __init__(self, config: ml_collections.ConfigDict, workdir: str | pathlib.Path,
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str | os.PathLike,
                devices=None):
     validate_config(config)
     self.config = config
-    self.workdir = pathlib.Path(workdir)
+    self.workdir = checkpointing.as_path(workdir)
     self.mesh = sharding.make_mesh(config, devices)
     self.model = pose_net_from_config(config.model)
     self.tx = make_optimizer(config)
@@ -132,11 +132,12 @@ def _summary(report: dict[str, Any]) -> dict[str, float]:
   return out
 
 
-def _save_predictions_png(report: dict[str, Any], path: pathlib.Path) -> None:
+def _save_predictions_png(report: dict[str, Any], path) -> None:
   tiles = [draw_skeleton(np.asarray(im), np.asarray(c), np.asarray(s))
            for im, c, s in report["crops"]]
   if tiles:
-    Image.fromarray(grid(tiles, columns=min(4, len(tiles)))).save(path)
+    with path.open("wb") as f:
+      Image.fromarray(grid(tiles, columns=min(4, len(tiles)))).save(f, format="PNG")
 
 
 class _Preemption:
@@ -153,7 +154,7 @@ class _Preemption:
     signal.signal(signal.SIGTERM, self._previous)
 
 
-def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict[str, Any]:
+def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict[str, Any]:
   """Trains (resuming from the workdir's latest checkpoint), evaluates, writes the results."""
   t_start = time.time()
   trainer = Trainer(config, workdir)
@@ -243,7 +244,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dic
   return final
 
 
-def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | pathlib.Path,
+def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
                         step: int | None = None) -> dict[str, Any]:
   """`msposejax eval`: PCKh of one checkpoint (default: the best, else the latest)."""
   workdir, best = checkpointing.resolve(workdir)

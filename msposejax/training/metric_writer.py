@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import pathlib
+import os
 import time
 
 import jax
@@ -13,16 +13,24 @@ import numpy as np
 class MetricWriter:
   """Writes scalars/images on process 0 only; other processes get a no-op writer."""
 
-  def __init__(self, workdir: str | pathlib.Path):
+  def __init__(self, workdir):
+    """workdir: local path or epath.Path (gs://...). TensorBoard event files go to
+    WORKDIR/tensorboard for a local workdir; for a remote one, to the local folder
+    ~/msposejax_tensorboard/NAME (tensorboardX writes local files; copy them with
+    `gsutil rsync` if needed). metrics.jsonl is always written to the workdir."""
     self._active = jax.process_index() == 0
     self._jsonl = None
     self._tb = None
     if self._active:
+      from etils import epath
       from tensorboardX import SummaryWriter
-      workdir = pathlib.Path(workdir)
+      workdir = epath.Path(workdir)
       workdir.mkdir(parents=True, exist_ok=True)
-      self._tb = SummaryWriter(str(workdir / "tensorboard"))
-      self._jsonl = open(workdir / "metrics.jsonl", "a", encoding="utf-8")
+      local = "://" not in str(workdir)
+      tb_dir = (str(workdir / "tensorboard") if local else
+                os.path.expanduser(f"~/msposejax_tensorboard/{workdir.name}"))
+      self._tb = SummaryWriter(tb_dir)
+      self._jsonl = (workdir / "metrics.jsonl").open("a")
 
   def write_scalars(self, step: int, scalars: dict[str, float]) -> None:
     if not self._active:

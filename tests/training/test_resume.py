@@ -76,7 +76,7 @@ def test_sigterm_saves_a_checkpoint_before_exit(tmp_path, tfds_dir):
   out, _ = proc.communicate(timeout=120)
   assert proc.returncode == 0, out
   assert "stopping at step" in out
-  step = int(out.split("stopping at step ")[1].split(";")[0])
+  step = int(out.split("stopping at step ")[1].split()[0])
   assert (workdir / "checkpoints" / str(step) / "state").is_dir()
 
 

@@ -1,0 +1,16 @@
+"""Baseline: Newell's 8-stack hourglass on MPII (256×256, RMSProp 2.5e-4, MSE).
+
+Command: msposejax train --config configs/hourglass8_mpii.py --workdir runs/hourglass8_mpii \
+           --config.data.manual_dir=/path/to/mpii
+Result: not yet trained by us (no MPII images or accelerator in our CI); the princeton-vl
+PyTorch port reports 90.2 PCKh@0.5 on validation for this network.
+"""
+
+from msposejax.config_files import load_sibling
+
+
+def get_config():
+  config = load_sibling(__file__, "hourglass8").get_config()
+  mpii = load_sibling(__file__, "mss8_mpii")
+  mpii.use_mpii_data(config)
+  return config

@@ -1,0 +1,106 @@
+"""grain pipeline: auto-prepare, targets/weights, determinism, resume order, bad records."""
+
+import logging
+
+import jax
+import numpy as np
+import pytest
+
+from msposejax.data import augment, features, pipeline, transforms
+from msposejax.data.synthetic import generate_example
+from tests.conftest import REPO
+from msposejax.config_files import load_config
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory):
+  config = load_config(REPO / "configs" / "tiny.py")
+  with config.unlocked():
+    config.data.dataset = "synthetic_people/small"
+    config.data.tfds_data_dir = str(tmp_path_factory.mktemp("tfds"))
+    config.data.worker_count = 0
+    config.batch_size = 4
+  return config
+
+
+def record(i=0):
+  ex = generate_example(0, i)
+  return {"image": features.encode_jpeg(ex["image"]), "image_name": b"x", "joints": ex["joints"],
+          "visible": ex["visible"], "center": ex["center"], "scale": ex["scale"],
+          "head_box": ex["head_box"], "offset": np.zeros(2, np.float32), "zoom": 1.0,
+          "occluded": False, "crowded": False, "scale_small": False}
+
+
+def test_unprepared_synthetic_data_is_generated_on_first_use(cfg):
+  source = pipeline.open_source(cfg, "train")
+  assert len(source) == 512
+  assert len(pipeline.open_source(cfg, "validation")) == 64
+
+
+def test_batches_have_targets_at_every_scale(cfg):
+  batch = next(iter(pipeline.train_loader(cfg)))
+  assert batch["image"].shape == (4, 64, 64, 3) and batch["image"].dtype == np.uint8
+  assert sorted(batch["targets"]) == [8, 16]
+  assert batch["targets"][16].shape == (4, 16, 16, 16)
+  assert batch["weights"].shape == (4, 16) and batch["valid"].all()
+
+
+def test_resume_from_iterator_state_gives_the_same_batches(cfg):
+  it = iter(pipeline.train_loader(cfg))
+  next(it)
+  state = it.get_state()
+  expected = [next(it) for _ in range(2)]
+  resumed = iter(pipeline.train_loader(cfg))
+  resumed.set_state(state)
+  for want in expected:
+    got = next(resumed)
+    jax.tree.map(np.testing.assert_array_equal, got, want)
+
+
+def test_same_seed_same_example_and_joints_leaving_the_crop_get_weight_zero(cfg):
+  rec = record(3)
+  a = transforms.train_example(rec, np.random.default_rng(5), cfg)
+  b = transforms.train_example(rec, np.random.default_rng(5), cfg)
+  jax.tree.map(np.testing.assert_array_equal, a, b)
+  # Zoom in 4× on the pelvis: extremities fall outside the crop and lose their weight.
+  zoomed = dict(rec, scale=np.float32(rec["scale"] / 4), center=rec["joints"][6])
+  _, xy, visible, _ = transforms.crop_person(zoomed, augment.identity_augmentation(), cfg)
+  ex_targets, weights = transforms._targets(xy, visible, cfg)
+  outside = ~((xy >= -0.5) & (xy < 63.5)).all(axis=1)
+  assert outside.any() and (weights[outside] == 0).all() and (weights[~outside] == 1).all()
+  for maps in ex_targets.values():
+    assert not maps[..., outside].any()
+
+
+def test_corrupt_image_becomes_logged_invalid_padding(cfg, caplog):
+  bad = dict(record(), image=b"\xff\xd8 broken", image_name=b"broken.jpg")
+  with caplog.at_level(logging.WARNING):
+    ex = transforms.TrainTransform(cfg).random_map(bad, np.random.default_rng(0))
+    ev = transforms.EvalTransform(cfg).map(bad)
+  assert not ex["valid"] and not ex["weights"].any() and not ev["valid"]
+  assert "broken.jpg" in caplog.text and "cannot decode image" in caplog.text
+
+
+def test_labelled_joint_with_nan_is_refused_not_rendered(cfg, caplog):
+  joints = record()["joints"].copy()
+  joints[4] = np.nan
+  with caplog.at_level(logging.WARNING):
+    ex = transforms.TrainTransform(cfg).random_map(dict(record(), joints=joints),
+                                                   np.random.default_rng(0))
+  assert not ex["valid"] and "non-finite" in caplog.text
+
+
+def test_eval_loader_is_ordered_and_complete(cfg):
+  batches = list(pipeline.eval_loader(cfg, num_examples=10))
+  assert sum(len(b["valid"]) for b in batches) == 10
+
+
+def test_unknown_dataset_is_a_clear_error(cfg):
+  with cfg.unlocked():
+    cfg.data.dataset = "coco"
+  try:
+    with pytest.raises(ValueError, match="unknown dataset"):
+      pipeline.builder(cfg)
+  finally:
+    with cfg.unlocked():
+      cfg.data.dataset = "synthetic_people/small"

@@ -1,0 +1,41 @@
+"""Two local processes (2 CPU devices each) train like one process with 4 devices."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+WORKER = REPO / "tests" / "training" / "multihost_worker.py"
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def test_two_processes_agree_with_one(tmp_path):
+  port = free_port()
+  env_cmd = [sys.executable, str(WORKER)]
+  multi = [subprocess.Popen(env_cmd + [str(tmp_path / "multi.json"), "2", str(i), str(port), "2"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           for i in range(2)]
+  single = subprocess.run(env_cmd + [str(tmp_path / "single.json"), "1", "0", "0", "4"], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+  assert single.returncode == 0, single.stderr[-3000:]
+  for p in multi:
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 0, out[-3000:]
+  a = json.loads((tmp_path / "multi.json").read_text())
+  b = json.loads((tmp_path / "single.json").read_text())
+  assert (a["processes"], a["devices"]) == (2, 4) and (b["processes"], b["devices"]) == (1, 4)
+  assert a["losses"] == pytest.approx(b["losses"], rel=1e-5)
+  assert a["grad_norms"][0] == pytest.approx(b["grad_norms"][0], rel=1e-5)
+  assert a["grad_norms"] == pytest.approx(b["grad_norms"], rel=1e-3)
+  # Per element, RMSProp sign flips of near-zero gradients allow ≤ 20·lr (lr = 1e-5).
+  for key, (value, size) in b["param_abs_sums"].items():
+    assert a["param_abs_sums"][key][0] == pytest.approx(value, abs=20e-5 * size), key
