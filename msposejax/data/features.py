@@ -45,8 +45,25 @@ def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
 
 def decode_image(data: bytes) -> np.ndarray:
   """Encoded bytes → (H, W, 3) uint8 RGB; raises ValueError on a corrupt or empty image."""
+  return np.asarray(decode_pil(data)[0])
+
+
+def decode_pil(data: bytes, reduce_to: float = 1.0) -> tuple[Image.Image, tuple[int, int]]:
+  """Encoded bytes → (RGB PIL image, full (W, H)); decoded at a reduced scale when
+  `reduce_to` ≤ ½.
+
+  JPEG's DCT scaling (`Image.draft`) decodes directly at ½, ¼ or ⅛ size, the largest that is
+  still ≥ `reduce_to` × the full size: far cheaper than decoding everything and
+  downsampling. The decoded image's size over the full size is the scale it was decoded at.
+  Raises ValueError on a corrupt or empty image.
+  """
   try:
-    with Image.open(io.BytesIO(data)) as img:
-      return np.asarray(img.convert("RGB"))
+    img = Image.open(io.BytesIO(data))
+    full = img.size
+    if reduce_to <= 0.5 and img.format == "JPEG":
+      img.draft("RGB", (max(1, int(full[0] * reduce_to)), max(1, int(full[1] * reduce_to))))
+    img = img.convert("RGB")
+    img.load()
+    return img, full
   except Exception as e:  # PIL raises several types for broken files
     raise ValueError(f"cannot decode image ({len(data)} bytes): {e}") from e

@@ -6,8 +6,12 @@ centred at c maps onto an output of n pixels spanning [−½, n−½), centre (n
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
+
+# One thread per grain worker: parallelism comes from the worker processes.
+cv2.setNumThreads(1)
 
 
 def crop_matrix(center: np.ndarray, crop_side: float, out_size: int, rotation_deg: float = 0.0,
@@ -43,16 +47,17 @@ def apply_affine(m: np.ndarray, xy: np.ndarray) -> np.ndarray:
   return xy @ m[:2, :2].T + m[:2, 2]
 
 
-def warp_image(image: np.ndarray, m: np.ndarray, out_size: int) -> np.ndarray:
-  """Resamples (H, W, 3) uint8 `image` into the (n, n, 3) crop defined by M (bilinear).
+def scale_matrix(sx: float, sy: float) -> np.ndarray:
+  """Matrix taking pixel coordinates of an image to those of the image resized by (sx, sy)
+  (pixel-centre convention: x' = (x + ½)·sx − ½)."""
+  return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], np.float64)
 
-  Outside the image is black. PIL's affine transform works with pixel *corners* at integers
-  and takes the output→input map, so the centre-convention inverse is conjugated by ½ px.
+
+def warp_image(image: np.ndarray | Image.Image, m: np.ndarray, out_size: int) -> np.ndarray:
+  """Resamples `image` ((H, W, 3) uint8 or a PIL image) into the (n, n, 3) uint8 crop
+  defined by M (bilinear; outside the image is black).
+
+  OpenCV uses our pixel-centre convention, so M (image → crop) is passed as it is.
   """
-  inv = np.linalg.inv(m)
-  half = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
-  back = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
-  coeffs = (half @ inv @ back)[:2].reshape(-1)
-  out = Image.fromarray(image).transform((out_size, out_size), Image.Transform.AFFINE,
-                                         tuple(coeffs), resample=Image.Resampling.BILINEAR)
-  return np.asarray(out)
+  return cv2.warpAffine(np.asarray(image), m[:2].astype(np.float64), (out_size, out_size),
+                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

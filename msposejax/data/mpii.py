@@ -145,7 +145,7 @@ def crop_record(image: np.ndarray, person: Person, max_input_size: int,
   head = person.head_box if person.head_box is not None else derived_head_box(
       person.joints, person.visible, s)
   return {
-      "image": features_lib.encode_jpeg(crop, quality=95),
+      "image": features_lib.encode_jpeg(crop, quality=90),
       "image_name": person.image.encode(),
       "joints": np.where(person.visible[:, None], to_stored(person.joints), 0).astype(np.float32),
       "visible": person.visible.astype(bool),

@@ -17,7 +17,7 @@ import numpy as np
 from msposejax import skeleton
 from msposejax.codecs.heatmap import render_multiscale
 from msposejax.data import augment, geometry, keypoint_masking
-from msposejax.data.features import decode_image
+from msposejax.data.features import decode_pil
 from msposejax.evaluation.pckh import head_size_from_box
 
 _log = logging.getLogger(__name__)
@@ -37,14 +37,17 @@ def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.
   """
   data = config.data
   n = config.input_size
-  image = decode_image(record["image"])
   scale = float(record["scale"])
   if not scale > 0:
     raise ValueError(f"non-positive person scale {scale}")
   center = np.asarray(record["center"], np.float64) + np.array([0.0, data.center_shift * scale])
   side = 200.0 * scale * data.scale_factor * aug.scale
   m = geometry.crop_matrix(center, side, n, aug.rotation, aug.flip)
-  crop = augment.colour_jitter(geometry.warp_image(image, m, n), aug.gains)
+  # Crop px per stored px is n/side: decode a JPEG at ½, ¼, … of its size when that suffices.
+  image, (w0, h0) = decode_pil(record["image"], reduce_to=n / side)
+  draft = geometry.scale_matrix(image.width / w0, image.height / h0)
+  crop = augment.colour_jitter(geometry.warp_image(image, m @ np.linalg.inv(draft), n),
+                              aug.gains)
   visible = np.asarray(record["visible"], bool)
   joints = np.where(visible[:, None], np.asarray(record["joints"], np.float64), 0.0)
   xy = geometry.apply_affine(m, joints)

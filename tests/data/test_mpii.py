@@ -120,7 +120,9 @@ def test_flip_swaps_left_and_right(built, tiny_config):
   rec = built.as_data_source("validation")[0]
   plain = crop_person(rec, Augmentation(1.0, 0.0, False, np.ones(3, np.float32)), cfg)
   flipped = crop_person(rec, Augmentation(1.0, 0.0, True, np.ones(3, np.float32)), cfg)
-  np.testing.assert_array_equal(flipped[0], plain[0][:, ::-1])
+  # Mirror image up to OpenCV's fixed-point bilinear rounding (±1 on a few pixels).
+  diff = np.abs(flipped[0].astype(int) - plain[0][:, ::-1].astype(int))
+  assert diff.max() <= 1 and (diff > 0).mean() < 0.001
   for r, l in skeleton.FLIP_PAIRS:
     np.testing.assert_allclose(flipped[1][l], (127 - plain[1][r][0], plain[1][r][1]), atol=1e-6)
   # In the un-flipped crop of this front-facing person, the right hip is on the image's left.
