@@ -24,11 +24,15 @@ def get_config():
   config.eval_batch_size = 32
   # A short run converges faster with AdamW + warmup + cosine than the long RMSProp recipe.
   config.optimizer.name = "adamw"
-  config.optimizer.learning_rate = 2e-3
+  config.optimizer.learning_rate = 3e-3
   config.optimizer.schedule = "cosine"
   config.optimizer.warmup_steps = 50
-  config.data.augment.rotation = 20.0
-  config.data.augment.rotation_prob = 0.5
+  # Each image is seen ~4 times in this run: mild augmentation learns faster.
+  config.data.augment.rotation = 15.0
+  config.data.augment.rotation_prob = 0.4
+  config.data.augment.scale_min = 0.85
+  config.data.augment.scale_max = 1.15
+  config.decode.method = "parabola"      # sub-pixel refinement matters on 32-px maps
   config.total_steps = 1800
   config.log_every = 50
   config.eval_every = 0                  # evaluate once, at the end, on all 500 people

@@ -6,6 +6,8 @@ Commands:
   data prepare   build the TFDS dataset of the config
   data show      PNG grid of augmented crops with keypoints (--split, --num, --out)
   describe       parameter count, GFLOPs and output shapes of the configured model (JSON)
+  predict        keypoints for images (--checkpoint PATH --images DIR_OR_FILES --out DIR)
+  export         serialized inference function (--checkpoint PATH --out DIR)
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ from ml_collections import config_flags
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to an ml_collections config file.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (checkpoints, logs, results).")
-_CHECKPOINT = flags.DEFINE_integer("checkpoint", None, "eval: checkpoint step (default: best).")
+_CHECKPOINT = flags.DEFINE_string("checkpoint", None,
+                                  "eval: checkpoint step (default: best); predict/export: a "
+                                  "training workdir (its best step) or a step directory.")
+_IMAGES = flags.DEFINE_list("images", None, "predict: image files and/or folders.")
+_BOXES = flags.DEFINE_string("boxes", None, "predict: JSON {image name: [[x1,y1,x2,y2], ...]}; "
+                             "without it each whole image is one person.")
 _SPLIT = flags.DEFINE_string("split", "train", "data show: split to draw.")
 _NUM = flags.DEFINE_integer("num", 16, "data show: number of examples.")
-_OUT = flags.DEFINE_string("out", "grid.png", "data show: output PNG.")
+_OUT = flags.DEFINE_string("out", None, "data show: output PNG (grid.png); predict/export: "
+                           "output folder.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False,
                                   "Call jax.distributed.initialize() with cluster auto-detection "
                                   "(Cloud TPU pods, SLURM); launch/tpu.sh sets it.")
@@ -36,7 +44,8 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: pro
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
 
 COMMANDS = {("train",): "--workdir", ("eval",): "--workdir", ("data", "prepare"): None,
-            ("data", "show"): None, ("describe",): None}
+            ("data", "show"): None, ("describe",): None, ("predict",): None, ("export",): None}
+NEEDS_NO_CONFIG = {("predict",), ("export",)}  # the checkpoint carries its config
 
 
 def _usage() -> str:
@@ -55,6 +64,9 @@ def main(argv: list[str]) -> None:
   command = tuple(argv[1:])
   if command not in COMMANDS:
     raise app.UsageError(f"{_usage()}; got {' '.join(argv[1:]) or 'nothing'}")
+  if command in NEEDS_NO_CONFIG:
+    _inference(command)
+    return
   if _CONFIG.value is None:
     raise app.UsageError("--config is required, e.g. --config configs/quickstart.py")
   if COMMANDS[command] and not _WORKDIR.value:
@@ -70,14 +82,34 @@ def main(argv: list[str]) -> None:
     print(f"prepared {config.data.dataset} in {pipeline.data_dir(config)}")
   elif command == ("data", "show"):
     from msposejax.data import show
-    print(f"wrote {show.save(config, _SPLIT.value, _NUM.value, _OUT.value)}")
+    print(f"wrote {show.save(config, _SPLIT.value, _NUM.value, _OUT.value or 'grid.png')}")
   else:
     _init_distributed()
     from msposejax.training import loop
     if command == ("train",):
       loop.train(config, _WORKDIR.value)
     else:
-      loop.evaluate_checkpoint(config, _WORKDIR.value, _CHECKPOINT.value)
+      step = _CHECKPOINT.value
+      if step is not None and not step.isdigit():
+        raise app.UsageError(f"eval --checkpoint takes a step number, got {step!r}")
+      loop.evaluate_checkpoint(config, _WORKDIR.value, None if step is None else int(step))
+
+
+def _inference(command: tuple[str, ...]) -> None:
+  if not _CHECKPOINT.value or not _OUT.value:
+    raise app.UsageError(f"{command[0]} needs --checkpoint PATH and --out DIR")
+  from msposejax.inference.predictor import Predictor
+  predictor = Predictor.from_checkpoint(_CHECKPOINT.value)
+  if command == ("export",):
+    from msposejax.inference.export import export_predictor
+    print(f"wrote {export_predictor(predictor, _OUT.value)}")
+    return
+  if not _IMAGES.value:
+    raise app.UsageError("predict needs --images DIR_OR_FILES")
+  from msposejax.inference.predict_files import predict_files
+  result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value)
+  print(f"{sum(len(v) for v in result['images'].values())} people in {len(result['images'])} "
+        f"images -> {_OUT.value}; skipped {len(result['skipped'])} unreadable")
 
 
 def parse_flags(argv: list[str]) -> list[str]:

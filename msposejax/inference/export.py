@@ -1,0 +1,42 @@
+"""Serialized inference function (jax.export / StableHLO) that runs without our model code.
+
+`export_predictor` writes OUT/model.jaxexport (crops (B, n, n, 3) uint8, any B → keypoints in
+crop pixels (B, K, 2) and scores (B, K), weights baked in) and OUT/metadata.json. `load`
+returns a callable using only `jax`.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from msposejax import skeleton
+from msposejax.inference.predictor import Predictor
+
+
+def export_predictor(predictor: Predictor, out: str) -> pathlib.Path:
+  out_dir = pathlib.Path(out)
+  out_dir.mkdir(parents=True, exist_ok=True)
+  n = predictor.input_size
+  variables = predictor.variables
+  fn = jax.jit(lambda images: predictor._predict(variables, images))  # pylint: disable=protected-access
+  (batch,) = jax.export.symbolic_shape("b")
+  exported = jax.export.export(fn)(jax.ShapeDtypeStruct((batch, n, n, 3), jnp.uint8))
+  (out_dir / "model.jaxexport").write_bytes(exported.serialize())
+  meta = {"input_size": n, "joint_names": list(skeleton.JOINT_NAMES),
+          "flip_test": bool(predictor.config.decode.flip_test),
+          "decode": predictor.config.decode.method, "step": predictor.step,
+          "input": "uint8 RGB crops (B, n, n, 3) of one person each",
+          "outputs": "keypoints (B, K, 2) in crop pixels (x, y), scores (B, K)"}
+  (out_dir / "metadata.json").write_text(json.dumps(meta, indent=1))
+  return out_dir
+
+
+def load(path: str) -> Callable:
+  """The exported function: images uint8 (B, n, n, 3) → (keypoints, scores)."""
+  exported = jax.export.deserialize(bytearray((pathlib.Path(path) / "model.jaxexport").read_bytes()))
+  return exported.call

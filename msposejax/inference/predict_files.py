@@ -1,0 +1,77 @@
+"""`msposejax predict`: keypoints for image files, as JSON and skeleton overlays (IO)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+from msposejax import skeleton
+from msposejax.data.features import decode_image
+from msposejax.inference.draw import draw_skeleton
+from msposejax.inference.predictor import Predictor
+
+_log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def list_images(inputs: Sequence[str]) -> list[pathlib.Path]:
+  """Files given directly, plus the image files (by suffix) of any folder given."""
+  paths = []
+  for item in inputs:
+    p = pathlib.Path(item).expanduser()
+    if p.is_dir():
+      paths.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES))
+    else:
+      paths.append(p)
+  return paths
+
+
+def load_boxes(path: str | None) -> dict[str, list[list[float]]]:
+  """boxes.json: {"image file name": [[x1, y1, x2, y2], ...], ...}."""
+  if not path:
+    return {}
+  try:
+    boxes = json.loads(pathlib.Path(path).read_text())
+  except (OSError, json.JSONDecodeError) as e:
+    raise ValueError(f"cannot read boxes file {path}: {e}") from e
+  if not isinstance(boxes, dict):
+    raise ValueError(f"{path}: expected {{image name: [[x1, y1, x2, y2], ...]}}")
+  return boxes
+
+
+def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
+                  boxes_path: str | None = None, score_threshold: float = 0.3
+                  ) -> dict[str, Any]:
+  """Writes OUT/predictions.json and OUT/<image stem>.png; returns the JSON content.
+
+  Unreadable or corrupt images are reported (in the JSON's "skipped" and the log) and skipped.
+  """
+  out_dir = pathlib.Path(out)
+  out_dir.mkdir(parents=True, exist_ok=True)
+  boxes = load_boxes(boxes_path)
+  result: dict[str, Any] = {"joint_names": list(skeleton.JOINT_NAMES), "images": {},
+                            "skipped": {}}
+  for path in list_images(inputs):
+    try:
+      image = decode_image(path.read_bytes())
+    except (OSError, ValueError) as e:
+      result["skipped"][str(path)] = str(e)
+      _log.warning("skipping %s: %s", path, e)
+      continue
+    person_boxes = boxes.get(path.name, [None])
+    people = predictor.predict([image] * len(person_boxes), person_boxes)
+    overlay = image
+    entries = []
+    for box, person in zip(person_boxes, people):
+      overlay = draw_skeleton(overlay, person["keypoints"], person["scores"], score_threshold)
+      entries.append({"box": box, "keypoints": person["keypoints"].round(2).tolist(),
+                      "scores": person["scores"].round(4).tolist()})
+    result["images"][path.name] = entries
+    Image.fromarray(overlay).save(out_dir / f"{path.stem}.png")
+  (out_dir / "predictions.json").write_text(json.dumps(result, indent=1))
+  return result

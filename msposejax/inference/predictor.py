@@ -1,0 +1,137 @@
+"""Restore a checkpoint anywhere and predict keypoints on photos (IO: reads checkpoints).
+
+    predictor = Predictor.from_checkpoint("runs/quickstart")        # best step of a workdir
+    result = predictor(image)                   # whole image as the person box
+    result = predictor(image, box=(x1, y1, x2, y2))
+    result["keypoints"]  # (16, 2) in original image pixels; result["scores"]  # (16,)
+
+The checkpoint's own config builds the model, so nothing but the path is needed: no configs/
+folder, no training state, no mesh. Arrays are restored onto one local device.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from msposejax import skeleton
+from msposejax.data import geometry
+from msposejax.models import pose_net_from_config
+from msposejax.training import checkpointing
+from msposejax.training.optimizer import make_optimizer
+from msposejax.training.steps import make_predict_step
+from msposejax.training.train_state import TrainState
+
+BATCH_SIZES = (1, 8, 32)  # people per jitted call are padded up to one of these
+
+
+def person_box(image_shape: tuple[int, ...], box: Sequence[float] | None, scale_factor: float
+               ) -> tuple[np.ndarray, float]:
+  """(center, crop side in px) for a person box (x1, y1, x2, y2), or for the whole image.
+
+  With a box, the crop is the box's longer side × scale_factor (the training margin) around
+  its centre. Without one, the whole image is the person: a crop of side max(H, W) centred
+  on the image, i.e. what the model saw in training when the person fills the picture.
+  """
+  h, w = image_shape[:2]
+  if box is None:
+    return np.array([(w - 1) / 2, (h - 1) / 2]), float(max(h, w))
+  x1, y1, x2, y2 = map(float, box)
+  if not (x2 > x1 and y2 > y1):
+    raise ValueError(f"person box {box} must be (x1, y1, x2, y2) with x2 > x1 and y2 > y1")
+  return np.array([(x1 + x2) / 2, (y1 + y2) / 2]), max(x2 - x1, y2 - y1) * scale_factor
+
+
+class Predictor:
+  """Keypoints in original image coordinates, batched and jitted, flip test by default."""
+
+  def __init__(self, config: ml_collections.ConfigDict, variables: dict[str, Any],
+               step: int | None = None, flip_test: bool | None = None):
+    self.config = ml_collections.ConfigDict(config.to_dict())
+    if flip_test is not None:
+      self.config.decode.flip_test = bool(flip_test)
+    self.step = step
+    self.variables = variables
+    model = pose_net_from_config(self.config.model)
+    self._predict = jax.jit(make_predict_step(model, self.config))
+
+  @classmethod
+  def from_checkpoint(cls, path: str | os.PathLike, flip_test: bool | None = None,
+                      step: int | None = None) -> "Predictor":
+    """Restores a training workdir (its best step, else latest) or one step's directory."""
+    workdir, found = checkpointing.resolve(path)
+    step = found if step is None else step
+    mngr = checkpointing.manager(workdir, read_only=True)
+    config = checkpointing.saved_config(mngr, step)
+    try:
+      model = pose_net_from_config(config.model)
+      n = config.input_size
+      tx = make_optimizer(config)
+    except (AttributeError, KeyError) as e:
+      raise ValueError(f"checkpoint {workdir} step {step} has a config this msposejax cannot "
+                       f"build a model from (missing {e}); it was written by another version")
+
+    def init(key):
+      v = model.init(key, jnp.zeros((1, n, n, 3), jnp.float32))
+      return TrainState(step=jnp.zeros((), jnp.int32), params=v["params"],
+                        batch_stats=v["batch_stats"], opt_state=tx.init(v["params"]))
+
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device),
+                            jax.eval_shape(init, jax.random.key(0)))
+    try:
+      state = checkpointing.restore(mngr, step, abstract)
+    except (ValueError, KeyError) as e:
+      raise ValueError(f"checkpoint {workdir} step {step} does not match the model its config "
+                       f"describes: {e}") from e
+    return cls(config, state.variables(), step=step, flip_test=flip_test)
+
+  @property
+  def input_size(self) -> int:
+    return int(self.config.input_size)
+
+  def crop(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
+    """(n×n×3 uint8 crop, 3×3 matrix crop → image) for one person."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+      raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+    center, side = person_box(image.shape, box, self.config.data.scale_factor)
+    m = geometry.crop_matrix(center, side, self.input_size)
+    return geometry.warp_image(image, m, self.input_size), np.linalg.inv(m)
+
+  def predict(self, images: Sequence[np.ndarray], boxes: Sequence[Any] | None = None
+              ) -> list[dict[str, np.ndarray]]:
+    """One result per (image, box) pair, computed in as few jitted calls as possible.
+
+    Returns [{"keypoints": (K, 2) image px, "scores": (K,)}, ...].
+    """
+    boxes = [None] * len(images) if boxes is None else list(boxes)
+    if len(boxes) != len(images):
+      raise ValueError(f"{len(images)} images but {len(boxes)} boxes")
+    crops, inverses = zip(*(self.crop(im, b) for im, b in zip(images, boxes))) if images else ((), ())
+    results = []
+    start = 0
+    while start < len(crops):
+      chunk = list(crops[start:start + BATCH_SIZES[-1]])
+      size = next(b for b in BATCH_SIZES if b >= len(chunk))
+      batch = np.zeros((size,) + chunk[0].shape, np.uint8)
+      batch[:len(chunk)] = chunk
+      coords, scores = jax.device_get(self._predict(self.variables, batch))
+      for i in range(len(chunk)):
+        inv = inverses[start + i]
+        results.append({"keypoints": geometry.apply_affine(inv, coords[i]).astype(np.float32),
+                        "scores": scores[i].astype(np.float32)})
+      start += len(chunk)
+    return results
+
+  def __call__(self, image: np.ndarray, box=None) -> dict[str, np.ndarray]:
+    return self.predict([image], [box])[0]
+
+  @staticmethod
+  def joint_names() -> tuple[str, ...]:
+    return skeleton.JOINT_NAMES

@@ -1,0 +1,112 @@
+"""Predictor restore/predict, `msposejax predict` on real photos, and export parity."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from msposejax.data import geometry
+from msposejax.data.features import decode_image
+from msposejax.inference import export
+from msposejax.inference.predictor import Predictor, person_box
+from msposejax.training.loop import train
+from tests.conftest import REPO
+from tests.training.conftest import small_config, tfds_dir  # noqa: F401  (fixture)
+
+SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, tfds_dir):  # noqa: F811
+  path = tmp_path_factory.mktemp("run")
+  cfg = small_config(tfds_dir, total_steps=3, log_every=1, eval_num_examples=8,
+                     num_visualize=0)
+  train(cfg, path)
+  return path
+
+
+def photo(name="052475643.jpg"):
+  return decode_image((SAMPLE / name).read_bytes())
+
+
+def test_restore_from_workdir_or_step_dir_needs_only_the_path(workdir):
+  a = Predictor.from_checkpoint(workdir)
+  b = Predictor.from_checkpoint(workdir / "checkpoints" / "3")
+  assert a.step == b.step == 3 and a.input_size == 64
+  image = photo()
+  ra, rb = a(image), b(image)
+  assert ra["keypoints"].shape == (16, 2) and ra["scores"].shape == (16,)
+  np.testing.assert_allclose(ra["keypoints"], rb["keypoints"])
+
+
+def test_batched_equals_one_by_one_and_box_maps_back(workdir):
+  pred = Predictor.from_checkpoint(workdir)
+  images = [photo(f.name) for f in sorted(SAMPLE.glob("*.jpg"))]
+  boxes = [None, (100, 50, 400, 500), None, (10, 10, 200, 300), None]
+  batched = pred.predict(images, boxes)
+  for im, box, res in zip(images, boxes, batched):
+    single = pred(im, box)
+    np.testing.assert_allclose(res["keypoints"], single["keypoints"], atol=1e-3)
+  # The box's crop, mapped back, lands inside the box (margin: training's 1.25 enlargement).
+  crop, to_image = pred.crop(images[1], boxes[1])
+  corners = geometry.apply_affine(to_image, [[-0.5, -0.5], [63.5, 63.5]])
+  centre, side = person_box(images[1].shape, boxes[1], 1.25)
+  np.testing.assert_allclose(corners.mean(axis=0), centre + [-0.0, -0.0], atol=1e-6)
+  np.testing.assert_allclose(corners[1] - corners[0], [side, side], rtol=1e-6)
+
+
+def test_bad_inputs_are_clear_errors(workdir, tmp_path):
+  pred = Predictor.from_checkpoint(workdir)
+  with pytest.raises(ValueError, match="uint8 RGB"):
+    pred(np.zeros((10, 10), np.uint8))
+  with pytest.raises(ValueError, match="x2 > x1"):
+    pred(photo(), box=(10, 10, 5, 40))
+  with pytest.raises(FileNotFoundError, match="neither a training workdir"):
+    Predictor.from_checkpoint(tmp_path)
+
+
+def test_predict_command_on_real_photos(workdir, tmp_path):
+  images = tmp_path / "images"
+  shutil.copytree(SAMPLE, images, ignore=shutil.ignore_patterns("*.json", "*.md"))
+  (images / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+  (tmp_path / "boxes.json").write_text(json.dumps(
+      {"060754485.jpg": [[300, 100, 700, 700], [700, 100, 1000, 700]]}))
+  out = tmp_path / "out"
+  proc = subprocess.run([sys.executable, "-m", "msposejax.main", "predict", "--checkpoint",
+                         str(workdir), "--images", str(images), "--boxes",
+                         str(tmp_path / "boxes.json"), "--out", str(out)],
+                        cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  result = json.loads((out / "predictions.json").read_text())
+  assert len(result["images"]) == 5 and list(result["skipped"]) == [str(images / "corrupt.jpg")]
+  assert len(result["images"]["060754485.jpg"]) == 2
+  for people in result["images"].values():
+    for person in people:
+      assert np.asarray(person["keypoints"]).shape == (16, 2) and len(person["scores"]) == 16
+  # The overlay changes the photo only along the drawn skeleton, and at every joint.
+  name = "052475643"
+  original = decode_image((SAMPLE / f"{name}.jpg").read_bytes()).astype(int)
+  overlay = np.asarray(Image.open(out / f"{name}.png").convert("RGB")).astype(int)
+  changed = np.abs(overlay - original).sum(axis=2) > 0
+  assert 0.0005 < changed.mean() < 0.2
+  for x, y in np.asarray(result["images"][f"{name}.jpg"][0]["keypoints"]):
+    xi, yi = int(round(x)), int(round(y))
+    if 0 <= xi < original.shape[1] and 0 <= yi < original.shape[0]:
+      assert changed[yi, xi]
+
+
+def test_export_runs_without_model_code_and_matches(workdir, tmp_path):
+  pred = Predictor.from_checkpoint(workdir)
+  export.export_predictor(pred, str(tmp_path / "model"))
+  fn = export.load(str(tmp_path / "model"))
+  crops = np.stack([pred.crop(photo(f.name))[0] for f in sorted(SAMPLE.glob("*.jpg"))[:3]])
+  coords, scores = fn(crops)
+  live_coords, live_scores = pred._predict(pred.variables, crops)  # pylint: disable=protected-access
+  np.testing.assert_allclose(coords, live_coords, atol=1e-4)
+  np.testing.assert_allclose(scores, live_scores, atol=1e-5)
+  meta = json.loads((tmp_path / "model" / "metadata.json").read_text())
+  assert meta["input_size"] == 64 and len(meta["joint_names"]) == 16
