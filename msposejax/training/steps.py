@@ -44,7 +44,7 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, loss_fn:
         state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    grad_norm = optax.tree_utils.tree_l2_norm(grads)
+    grad_norm = optax.tree_utils.tree_norm(grads)
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
     new = TrainState(step=state.step + 1, params=params, batch_stats=batch_stats,
                      opt_state=opt_state)
