@@ -2,7 +2,9 @@
 
 Command: msposejax train --config configs/quickstart.py --workdir runs/quickstart
 (the README's main job)
-Result: see README "Quickstart" (measured on a 2-core CPU).
+Result (2-core CPU dev machine, 2026-11-25, fresh data folder): 13.5 min end to end
+(29 s data generation included), PCKh@0.5 = 80.56% (@0.2 51.63%) on the 500 synthetic
+validation people with flip test.
 """
 
 from msposejax.config_files import load_sibling
@@ -33,7 +35,7 @@ def get_config():
   config.data.augment.scale_min = 0.85
   config.data.augment.scale_max = 1.15
   config.decode.method = "parabola"      # sub-pixel refinement matters on 32-px maps
-  config.total_steps = 1800
+  config.total_steps = 1650
   config.log_every = 50
   config.eval_every = 0                  # evaluate once, at the end, on all 500 people
   config.checkpoint.every = 200

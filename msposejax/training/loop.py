@@ -171,6 +171,10 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
     print(f"resumed from {workdir / checkpointing.CHECKPOINT_DIR / str(latest)}")
   else:
     state = trainer.init_state()
+  if jax.process_index() == 0:
+    from clu import parameter_overview  # imports no TensorFlow (DESIGN §9)
+    _log.info("parameters:\n%s", parameter_overview.get_parameter_overview(
+        jax.eval_shape(lambda: state.params), include_stats=False))
   train_step = trainer.compile_train_step()
   writer = MetricWriter(workdir)
   preemption = _Preemption()

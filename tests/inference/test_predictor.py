@@ -23,8 +23,9 @@ SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, tfds_dir):  # noqa: F811
   path = tmp_path_factory.mktemp("run")
+  # Trained on a mesh of 8 fake devices with FSDP-sharded parameters; restored onto one.
   cfg = small_config(tfds_dir, total_steps=3, log_every=1, eval_num_examples=8,
-                     num_visualize=0)
+                     num_visualize=0, **{"mesh.fsdp": 2})
   train(cfg, path)
   return path
 
@@ -110,3 +111,16 @@ def test_export_runs_without_model_code_and_matches(workdir, tmp_path):
   np.testing.assert_allclose(scores, live_scores, atol=1e-5)
   meta = json.loads((tmp_path / "model" / "metadata.json").read_text())
   assert meta["input_size"] == 64 and len(meta["joint_names"]) == 16
+
+
+def test_checkpoint_of_another_model_is_a_clear_error(workdir, tmp_path):
+  copy = tmp_path / "run"
+  shutil.copytree(workdir, copy)
+  for path in (copy / "checkpoints" / "3" / "config").rglob("*"):
+    if path.is_file() and '"features": 32' in path.read_text(errors="ignore"):
+      path.write_text(path.read_text().replace('"features": 32', '"features": 24'))
+      break
+  else:
+    pytest.fail("saved config not found")
+  with pytest.raises(ValueError, match="does not match the model its config describes"):
+    Predictor.from_checkpoint(copy)

@@ -1,0 +1,51 @@
+"""init_from (stage 1 → stage 2 with a report), non-finite loss stop, best-checkpoint keep."""
+
+import jax
+import numpy as np
+import pytest
+
+from msposejax.training import checkpointing
+from msposejax.training.loop import NonFiniteLossError, train
+from tests.training.conftest import small_config
+
+
+def test_stage2_initialises_from_stage1_and_reports_new_modules(tmp_path, tfds_dir, capsys):
+  stage1 = small_config(tfds_dir, total_steps=2, log_every=1, eval_num_examples=8,
+                        **{"model.msr": False})
+  train(stage1, tmp_path / "stage1")
+  stage2 = small_config(tfds_dir, total_steps=1, log_every=1, eval_num_examples=8,
+                        init_from=str(tmp_path / "stage1"))
+  from msposejax.training.loop import Trainer
+  trainer = Trainer(stage2, tmp_path / "stage2")
+  state = trainer.init_state()
+  out = capsys.readouterr().out
+  assert "arrays loaded" in out and "(new modules: msr)" in out
+  mngr = checkpointing.manager(tmp_path / "stage1", read_only=True)
+  src = checkpointing.restore(mngr, 2, Trainer(stage1, tmp_path / "stage1").abstract_state)
+  np.testing.assert_array_equal(state.params["stack1"]["out"]["conv"]["kernel"],
+                                src.params["stack1"]["out"]["conv"]["kernel"])
+  assert "msr" in state.params and int(state.step) == 0
+
+
+def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_state(tmp_path, tfds_dir):
+  # A huge learning rate blows the parameters up within a few steps.
+  cfg = small_config(tfds_dir, total_steps=30, log_every=1,
+                     **{"optimizer.learning_rate": 1e30, "checkpoint.every": 1})
+  with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step \d+: terms"):
+    train(cfg, tmp_path / "nan")
+  mngr = checkpointing.manager(tmp_path / "nan", read_only=True)
+  from msposejax.training.loop import Trainer
+  state = checkpointing.restore(mngr, mngr.latest_step(), Trainer(cfg, tmp_path).abstract_state)
+  # Checkpoints never hold the non-finite update.
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(jax.device_get(state.batch_stats)))
+
+
+def test_best_checkpoint_is_kept_beside_the_latest(tmp_path, tfds_dir):
+  cfg = small_config(tfds_dir, total_steps=8, log_every=2, eval_every=2, eval_num_examples=8,
+                     **{"checkpoint.every": 1, "checkpoint.keep": 2})
+  train(cfg, tmp_path / "run")
+  mngr = checkpointing.manager(tmp_path / "run", read_only=True)
+  steps = mngr.all_steps()
+  best = checkpointing.best_step(mngr)
+  assert best in steps and set(steps) >= {7, 8}
+  assert len(steps) <= 3
