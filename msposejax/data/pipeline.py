@@ -28,9 +28,9 @@ def builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
   """The TFDS builder named by `config.data.dataset` ("name/config")."""
   name, _, builder_config = config.data.dataset.partition("/")
   if name == "synthetic_people":
-    from msposejax.data.synthetic_people import SyntheticPeople
-    return SyntheticPeople(config=builder_config or None, data_dir=data_dir(config),
-                           file_format="array_record")
+    from msposejax.data import synthetic_people
+    return synthetic_people.SyntheticPeople(config=synthetic_people.builder_config(builder_config),
+                                            data_dir=data_dir(config), file_format="array_record")
   if name == "mpii_human_pose":
     from msposejax.data.mpii import MpiiHumanPose
     return MpiiHumanPose(config=builder_config or None, data_dir=data_dir(config),

@@ -58,3 +58,24 @@ class SyntheticPeople(tfds.core.GeneratorBasedBuilder):
           "occluded": ex["occluded"], "crowded": ex["crowded"],
           "scale_small": bool(ex["torso"] < SMALL_TORSO),
       }
+
+
+def builder_config(spec: str) -> SyntheticPeopleConfig | str | None:
+  """The builder config named by the part after "synthetic_people/".
+
+  "" → default; a registered name ("default", "small") → that name; "train=N,validation=M,
+  seed=S" (any subset) → a config of those sizes, named after them so each size is built
+  and cached once.
+  """
+  if not spec or "=" not in spec:
+    return spec or None
+  fields = {"train": 8000, "validation": 500, "seed": 0}
+  for item in spec.split(","):
+    key, _, value = item.partition("=")
+    if key not in fields or not value.isdigit():
+      raise ValueError(f"synthetic_people/{spec}: expected train=N,validation=M,seed=S")
+    fields[key] = int(value)
+  return SyntheticPeopleConfig(
+      name=f"train{fields['train']}_validation{fields['validation']}_seed{fields['seed']}",
+      train_size=fields["train"], validation_size=fields["validation"], seed=fields["seed"],
+      description="sizes from the dataset name")

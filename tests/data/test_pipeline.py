@@ -104,3 +104,16 @@ def test_unknown_dataset_is_a_clear_error(cfg):
   finally:
     with cfg.unlocked():
       cfg.data.dataset = "synthetic_people/small"
+
+
+def test_synthetic_sizes_and_seed_come_from_the_dataset_name(tmp_path):
+  config = load_config(REPO / "configs" / "tiny.py")
+  with config.unlocked():
+    config.data.dataset = "synthetic_people/train=20,validation=6,seed=3"
+    config.data.tfds_data_dir = str(tmp_path)
+  assert len(pipeline.open_source(config, "train")) == 20
+  assert len(pipeline.open_source(config, "validation")) == 6
+  with config.unlocked():
+    config.data.dataset = "synthetic_people/train=lots"
+  with pytest.raises(ValueError, match="train=N,validation=M,seed=S"):
+    pipeline.builder(config)
