@@ -2,7 +2,7 @@
 
     predictor = Predictor.from_checkpoint("runs/quickstart")        # best step of a workdir
     result = predictor(image)                   # whole image as the person box
-    result = predictor(image, box=(x1, y1, x2, y2))
+    result = predictor(image, box=(x1, y1, x2, y2))  # or center=(x, y), scale=s (MPII)
     result["keypoints"]  # (16, 2) in original image pixels; result["scores"]  # (16,)
 
 The checkpoint's own config builds the model, so nothing but the path is needed: no configs/
@@ -30,17 +30,24 @@ from msposejax.training.train_state import TrainState
 BATCH_SIZES = (1, 8, 32)  # people per jitted call are padded up to one of these
 
 
-def person_box(image_shape: tuple[int, ...], box: Sequence[float] | None, scale_factor: float
+def person_box(image_shape: tuple[int, ...], box: Any, scale_factor: float
                ) -> tuple[np.ndarray, float]:
-  """(center, crop side in px) for a person box (x1, y1, x2, y2), or for the whole image.
+  """(center, crop side in px) of one person.
 
-  With a box, the crop is the box's longer side × scale_factor (the training margin) around
-  its centre. Without one, the whole image is the person: a crop of side max(H, W) centred
-  on the image, i.e. what the model saw in training when the person fills the picture.
+  `box` is one of:
+    (x1, y1, x2, y2): the crop is the box's longer side × scale_factor (the training
+      margin) around its centre;
+    {"center": (x, y), "scale": s}: MPII's convention (person height ≈ 200·s px), cropped
+      exactly as in training: side 200·s·scale_factor;
+    None: the whole image is the person, a crop of side max(H, W) centred on the image.
   """
   h, w = image_shape[:2]
   if box is None:
     return np.array([(w - 1) / 2, (h - 1) / 2]), float(max(h, w))
+  if isinstance(box, dict):
+    if set(box) != {"center", "scale"} or not float(box["scale"]) > 0:
+      raise ValueError(f"person {box} must be {{'center': (x, y), 'scale': s > 0}}")
+    return np.asarray(box["center"], np.float64), 200.0 * float(box["scale"]) * scale_factor
   x1, y1, x2, y2 = map(float, box)
   if not (x2 > x1 and y2 > y1):
     raise ValueError(f"person box {box} must be (x1, y1, x2, y2) with x2 > x1 and y2 > y1")
@@ -129,7 +136,13 @@ class Predictor:
       start += len(chunk)
     return results
 
-  def __call__(self, image: np.ndarray, box=None) -> dict[str, np.ndarray]:
+  def __call__(self, image: np.ndarray, box=None, center=None, scale=None
+               ) -> dict[str, np.ndarray]:
+    """One person: a box (x1, y1, x2, y2), or center (x, y) + scale, or neither."""
+    if center is not None or scale is not None:
+      if box is not None or center is None or scale is None:
+        raise ValueError("give either box, or center and scale together")
+      box = {"center": center, "scale": scale}
     return self.predict([image], [box])[0]
 
   @staticmethod

@@ -124,3 +124,16 @@ def test_checkpoint_of_another_model_is_a_clear_error(workdir, tmp_path):
     pytest.fail("saved config not found")
   with pytest.raises(ValueError, match="does not match the model its config describes"):
     Predictor.from_checkpoint(copy)
+
+
+def test_center_and_scale_crop_as_in_training(workdir):
+  pred = Predictor.from_checkpoint(workdir)
+  image = photo()
+  by_centre = pred(image, center=(300.0, 200.0), scale=1.2)
+  by_dict = pred.predict([image], [{"center": (300.0, 200.0), "scale": 1.2}])[0]
+  np.testing.assert_allclose(by_centre["keypoints"], by_dict["keypoints"])
+  # 200·s·1.25 = 300 px around the centre: the crop of a 240-px box (240·1.25) there.
+  by_box = pred(image, box=(180.0, 80.0, 420.0, 320.0))
+  np.testing.assert_allclose(by_centre["keypoints"], by_box["keypoints"], atol=1e-3)
+  with pytest.raises(ValueError, match="center and scale together"):
+    pred(image, center=(1.0, 2.0))
