@@ -31,14 +31,21 @@ def as_path(path: str | os.PathLike) -> epath.Path:
   return epath.Path(path if "://" in path else os.path.abspath(os.path.expanduser(path)))
 
 
+def _pckh(metrics: dict[str, float]) -> float:
+  return metrics["pckh"]
+
+
 def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None = None,
             read_only: bool = False) -> ocp.CheckpointManager:
   keep = config.checkpoint.keep if config is not None else 3
   policy = pp.AnyPreservationPolicy([
       pp.LatestN(keep),
-      pp.BestN(get_metric_fn=lambda m: m["pckh"], n=1, keep_checkpoints_without_metrics=False),
+      pp.BestN(get_metric_fn=_pckh, n=1, keep_checkpoints_without_metrics=False),
   ])
-  options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=not read_only,
+  # best_fn makes orbax write each step's metrics (without it they are silently dropped and
+  # BestN has nothing to rank); the preservation policy decides what is kept.
+  options = ocp.CheckpointManagerOptions(preservation_policy=policy, best_fn=_pckh,
+                                         best_mode="max", create=not read_only,
                                          read_only=read_only, enable_async_checkpointing=True)
   return ocp.CheckpointManager(as_path(workdir) / CHECKPOINT_DIR, options=options)
 
