@@ -8,7 +8,7 @@ import ml_collections
 import numpy as np
 from PIL import Image, ImageDraw
 
-from msposejax.data import pipeline, transforms
+from msposejax.data import geometry, pipeline, transforms
 from msposejax.inference.draw import draw_skeleton, grid
 
 
@@ -25,7 +25,7 @@ def render(config: ml_collections.ConfigDict, split: str, num: int, seed: int = 
       joints, ops = ex["joints"], ex["mask_ops"]
     else:
       ex = transforms.eval_example(record, config)
-      joints = np.asarray(transforms.geometry.apply_affine(np.linalg.inv(ex["crop_to_stored"]),
+      joints = np.asarray(geometry.apply_affine(np.linalg.inv(ex["crop_to_stored"]),
                                                            record["joints"]))
       ops = []
     visible = ex["weights"] > 0

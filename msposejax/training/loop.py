@@ -90,10 +90,11 @@ class Trainer:
     variables, loaded, new = checkpointing.load_partial(
         {"params": state.params, "batch_stats": state.batch_stats},
         {"params": restored.params, "batch_stats": restored.batch_stats})
-    _log.info("init_from %s step %d: loaded %d arrays, %d new: %s", src_dir, step, len(loaded),
-              len(new), ", ".join(sorted({p.split("/")[1] for p in new})) or "none")
-    print(f"init_from {src_dir} (step {step}): {len(loaded)} arrays loaded, {len(new)} new"
-          + (f" (new modules: {', '.join(sorted({p.split('/')[1] for p in new}))})" if new else ""))
+    new_modules = sorted({p.split("/")[1] for p in new})
+    report = (f"init_from {src_dir} (step {step}): {len(loaded)} arrays loaded, {len(new)} new"
+              + (f" (new modules: {', '.join(new_modules)})" if new else ""))
+    _log.info(report)
+    print(report)
     return state.replace(params=variables["params"], batch_stats=variables["batch_stats"],
                          opt_state=self.tx.init(variables["params"]))
 
