@@ -40,8 +40,8 @@ def get_config() -> ml_collections.ConfigDict:
 
   # Input pipeline (msposejax.data): TFDS dataset read with grain.
   config.data = ml_collections.ConfigDict()
-  # TFDS "name/config": synthetic_people/{default,small,train=N,validation=M,seed=S} or
-  # mpii_human_pose.
+  # TFDS "name/config": synthetic_people/{default,small,hard,train=N,validation=M,seed=S,hard=1}
+  # or mpii_human_pose.
   config.data.dataset = "synthetic_people/default"
   config.data.tfds_data_dir = ""      # "" = TFDS default (~/tensorflow_datasets or $TFDS_DATA_DIR)
   config.data.manual_dir = ""         # MPII: folder with the images and annotations

@@ -3,7 +3,8 @@
 import numpy as np
 
 from msposejax import skeleton
-from msposejax.data.synthetic import SyntheticSpec, generate_example
+from msposejax.data.synthetic import HARD_SPEC, SyntheticSpec, generate_example
+from msposejax.data.synthetic_people import builder_config
 
 
 def test_same_seed_same_example_and_different_index_differs():
@@ -38,3 +39,22 @@ def test_joints_inside_canvas_and_proportions_plausible():
 def test_occluded_and_crowded_tags_occur():
   tags = [(e["occluded"], e["crowded"]) for e in (generate_example(1, i) for i in range(100))]
   assert 10 < sum(o for o, _ in tags) < 60 and 10 < sum(c for _, c in tags) < 60
+
+
+def test_hard_split_is_harder_and_inside_the_canvas():
+  hard = [generate_example(1, i, HARD_SPEC) for i in range(150)]
+  easy = [generate_example(1, i) for i in range(150)]
+  for key in ("occluded", "crowded"):
+    assert np.mean([x[key] for x in hard]) > 2 * np.mean([x[key] for x in easy])
+  torsos = np.array([x["torso"] for x in hard])
+  assert torsos.min() < SyntheticSpec().torso_min and torsos.max() > SyntheticSpec().torso_max
+  for x in hard:
+    assert (x["joints"] >= 0).all() and (x["joints"] <= 255).all()
+
+
+def test_hard_split_by_name_and_by_registered_config():
+  cfg = builder_config("train=16,validation=8,seed=2,hard=1")
+  assert cfg.name == "train16_validation8_seed2_hard" and cfg.validation_spec == HARD_SPEC
+  assert cfg.spec == SyntheticSpec()  # training people stay the default ones
+  assert builder_config("train=16,validation=8").validation_spec is None
+  assert builder_config("hard") == "hard"
