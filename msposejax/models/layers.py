@@ -26,6 +26,30 @@ def batch_norm(train: bool, dtype: Dtype, name: str) -> nn.BatchNorm:
                       dtype=dtype, param_dtype=jnp.float32, name=name)
 
 
+class PointwiseConv(nn.Module):
+  """A 1×1 convolution as a matrix product over channels; same parameters as nn.Conv.
+
+  Two thirds of the hourglass's convolutions are 1×1. XLA:CPU lowers the weight gradient of
+  a 1×1 `conv_general_dilated` to a convolution whose window is the whole feature map, which
+  ran at 7 GFLOP/s here; as a `dot_general` the same gradient is a plain matrix product
+  (docs/benchmarks.md). Parameters `kernel` (1, 1, I, O) and `bias` (O,), initialised as
+  nn.Conv would, so checkpoints and the PyTorch importer see no difference.
+  """
+  features: int
+  dtype: Dtype = jnp.float32
+  kernel_init: Any = nn.initializers.lecun_normal()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel = self.param("kernel", self.kernel_init, (1, 1, x.shape[-1], self.features),
+                        jnp.float32)
+    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
+    x = x.astype(self.dtype)
+    y = jax.lax.dot_general(x, kernel[0, 0].astype(self.dtype),
+                            (((x.ndim - 1,), (0,)), ((), ())))
+    return y + bias.astype(self.dtype)
+
+
 class Conv(nn.Module):
   """conv(k×k, stride, bias) [→ BN] [→ ReLU], padded (k−1)/2 on each side like PyTorch.
 
@@ -48,10 +72,13 @@ class Conv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    pad = (self.kernel - 1) // 2
-    x = nn.Conv(self.features, (self.kernel, self.kernel), strides=(self.stride, self.stride),
-                padding=((pad, pad), (pad, pad)), use_bias=True, dtype=self.dtype,
-                param_dtype=jnp.float32, kernel_init=self.kernel_init, name="conv")(x)
+    if self.kernel == 1 and self.stride == 1:
+      x = PointwiseConv(self.features, self.dtype, self.kernel_init, name="conv")(x)
+    else:
+      pad = (self.kernel - 1) // 2
+      x = nn.Conv(self.features, (self.kernel, self.kernel), strides=(self.stride, self.stride),
+                  padding=((pad, pad), (pad, pad)), use_bias=True, dtype=self.dtype,
+                  param_dtype=jnp.float32, kernel_init=self.kernel_init, name="conv")(x)
     if self.bn:
       x = batch_norm(train, self.dtype, "bn")(x)
     if self.relu:
@@ -93,10 +120,20 @@ HEATMAP_INIT = nn.initializers.normal(stddev=0.001)
 
 
 def max_pool2(x: jax.Array) -> jax.Array:
-  """2×2 max pool with stride 2 (B, H, W, C) → (B, H/2, W/2, C)."""
-  return nn.max_pool(x, (2, 2), strides=(2, 2))
+  """2×2 max pool with stride 2 (B, H, W, C) → (B, H/2, W/2, C); H and W even.
+
+  A max over a reshape rather than `reduce_window`: its gradient is an elementwise mask,
+  where reduce_window's select-and-scatter became index tracking plus a scatter on XLA:CPU
+  (12% of a 2-stack train step, docs/benchmarks.md). Same values; on exact ties in a window
+  the gradient is shared between them instead of going to one.
+  """
+  b, h, w, c = x.shape
+  return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
 def upsample2_nearest(x: jax.Array) -> jax.Array:
-  """Nearest-neighbour ×2 upsampling (B, H, W, C) → (B, 2H, 2W, C)."""
-  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+  """Nearest-neighbour ×2 upsampling (B, H, W, C) → (B, 2H, 2W, C), as a broadcast (its
+  gradient is a plain sum over each 2×2 block)."""
+  b, h, w, c = x.shape
+  return jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c)).reshape(
+      b, 2 * h, 2 * w, c)
