@@ -8,6 +8,7 @@ Commands:
   describe       parameter count, GFLOPs and output shapes of the configured model (JSON)
   predict        keypoints for images (--checkpoint PATH --images DIR_OR_FILES --out DIR)
   export         serialized inference function (--checkpoint PATH --out DIR)
+  import-torch   princeton-vl PyTorch weights -> orbax checkpoint (--checkpoint model.pt --out DIR)
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to an ml_collect
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (checkpoints, logs, results).")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None,
                                   "eval: checkpoint step (default: best); predict/export: a "
-                                  "training workdir (its best step) or a step directory.")
+                                  "training workdir (its best step) or a step directory; "
+                                  "import-torch: the PyTorch .pt/.pth file.")
 _IMAGES = flags.DEFINE_list("images", None, "predict: image files and/or folders.")
 _BOXES = flags.DEFINE_string("boxes", None, "predict: JSON {image name: [[x1,y1,x2,y2], ...]}; "
                              "without it each whole image is one person.")
 _SPLIT = flags.DEFINE_string("split", "train", "data show: split to draw.")
 _NUM = flags.DEFINE_integer("num", 16, "data show: number of examples.")
-_OUT = flags.DEFINE_string("out", None, "data show: output PNG (grid.png); predict/export: "
-                           "output folder.")
+_OUT = flags.DEFINE_string("out", None, "data show: output PNG (grid.png); predict/export/"
+                           "import-torch: output folder.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False,
                                   "Call jax.distributed.initialize() with cluster auto-detection "
                                   "(Cloud TPU pods, SLURM); launch/tpu.sh sets it.")
@@ -44,7 +46,8 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: pro
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
 
 COMMANDS = {("train",): "--workdir", ("eval",): "--workdir", ("data", "prepare"): None,
-            ("data", "show"): None, ("describe",): None, ("predict",): None, ("export",): None}
+            ("data", "show"): None, ("describe",): None, ("predict",): None, ("export",): None,
+            ("import-torch",): None}
 NEEDS_NO_CONFIG = {("predict",), ("export",)}  # the checkpoint carries its config
 
 
@@ -83,6 +86,8 @@ def main(argv: list[str]) -> None:
   elif command == ("data", "show"):
     from msposejax.data import show
     print(f"wrote {show.save(config, _SPLIT.value, _NUM.value, _OUT.value or 'grid.png')}")
+  elif command == ("import-torch",):
+    _import_torch(config)
   else:
     _init_distributed()
     from msposejax.training import loop
@@ -112,6 +117,19 @@ def _inference(command: tuple[str, ...]) -> None:
         f"images -> {_OUT.value}; skipped {len(result['skipped'])} unreadable")
 
 
+def _import_torch(config) -> None:
+  if not _CHECKPOINT.value or not _OUT.value:
+    raise app.UsageError("import-torch needs --checkpoint model.pt and --out DIR")
+  from msposejax.interop.torch_import import import_torch
+  report = import_torch(_CHECKPOINT.value, config, _OUT.value)
+  # "mss_head_r16", "msr": the kinds of new modules, not each stack's copy.
+  new_modules = sorted({parts[2] if parts[1].startswith("stack") else parts[1]
+                        for parts in (p.split("/") for p in report["new"])})
+  print(f"wrote {report['path']}: {len(report['loaded'])} arrays loaded, {len(report['new'])} "
+        f"new{' (' + ', '.join(new_modules) + ')' if new_modules else ''}, "
+        f"{len(report['unused'])} unused PyTorch keys (num_batches_tracked, unused skip_layer)")
+
+
 def parse_flags(argv: list[str]) -> list[str]:
   """Parses flags and validates the config; a bad one ends in one actionable line.
 
@@ -137,7 +155,7 @@ def run() -> None:
   from msposejax.training.loop import NonFiniteLossError
   try:
     app.run(main, argv=sys.argv, flags_parser=parse_flags)
-  except (FileNotFoundError, ValueError, NonFiniteLossError) as e:
+  except (FileNotFoundError, FileExistsError, ImportError, ValueError, NonFiniteLossError) as e:
     if os.environ.get("MSPOSEJAX_TRACEBACK"):
       raise
     sys.exit(f"msposejax: error: {e} (MSPOSEJAX_TRACEBACK=1 shows the traceback)")

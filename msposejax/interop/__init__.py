@@ -1,0 +1,1 @@
+"""Interoperability with the PyTorch stacked hourglass (needs the `torch` extra)."""
