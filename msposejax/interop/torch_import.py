@@ -49,6 +49,7 @@ def import_torch(checkpoint: str | os.PathLike, config: ml_collections.ConfigDic
   """
   from msposejax.training.loop import Trainer  # pylint: disable=import-outside-toplevel
   state_dict = load_state_dict(checkpoint)
+  config = config.copy_and_resolve_references()
   with config.unlocked():
     config.init_from = ""  # the imported weights are the starting point
   trainer = Trainer(config, out)

@@ -1,0 +1,20 @@
+"""The ablation's base: the quickstart model (MSS + MSR, structure-aware loss) on a short budget,
+evaluated on the hard synthetic split (1000 people: small/large, occluded, crowded).
+
+Command: python bench/ablation.py --seeds 0,1,2
+(trains the five rows, hourglass → +MSS → +MSR → +SA loss → +keypoint masking, as small
+deltas of this config; one run of it alone: msposejax train --config configs/ablation.py
+--workdir runs/ablation_full)
+Result: docs/ablation.md.
+"""
+
+from msposejax.config_files import load_sibling
+
+
+def get_config():
+  config = load_sibling(__file__, "quickstart").get_config()
+  config.data.dataset = "synthetic_people/hard"
+  config.total_steps = 600
+  config.checkpoint.every = 100
+  config.num_visualize = 0
+  return config
