@@ -34,7 +34,8 @@ _PLOT = flags.DEFINE_string("plot", "docs/images/ablation.png", "the plot")
 _REPORT = flags.DEFINE_bool("report", False, "only aggregate and write the report")
 _STEPS = flags.DEFINE_integer("steps", 600, "total budget T per row")
 _EXTRA = flags.DEFINE_list("override", [], "extra --config.X=V for every stage (a try)")
-_TAG = flags.DEFINE_string("tag", "", "name of a try (results go to RUNS/TAG/…)")
+_TAG = flags.DEFINE_string("tag", "", "name of a variant (results go to RUNS/TAG/…)")
+_TRIES = flags.DEFINE_list("tries", [], "run (and report) these tries() instead of the rows")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, "configs", "ablation.py")
@@ -65,6 +66,23 @@ def stages(total: int) -> dict[str, dict]:
       "kpmask_stage3": {"set": {**sa, **later, "total_steps": s3, "optimizer.learning_rate": 5e-4,
                                 "data.mask.prob": 0.5},
                         "from": "sa_stage2", "row": "+kpmask"},
+  }
+
+
+def tries(total: int) -> dict[str, dict]:
+  """Alternatives that the paper leaves open, each one stage of the full budget (a second
+  table in the report): why a part did not help, or what helps instead."""
+  mse = {"loss.intermediate": "mse", "loss.final": "mse"}
+  return {
+      # λ_r is our choice (DESIGN §3): coarse heads weighted down, so they guide rather
+      # than compete with the full-resolution head.
+      "mss_coarse_weights": {"set": {"model.msr": False, **mse, "total_steps": total,
+                                     "loss.scale_weights": "(1.0, 0.3, 0.1)"}},
+      # MSR-net trained jointly from scratch: separates the MSR-net from the cost of the
+      # staged recipe's optimizer restarts on a short budget.
+      "msr_joint": {"set": {**mse, "total_steps": total}},
+      # The full model (MSS + MSR + structure-aware loss) jointly from scratch.
+      "sa_joint": {"set": {"total_steps": total}},
   }
 
 
@@ -101,7 +119,7 @@ def _metric(result: dict, subset: str, threshold: str) -> float:
 
 def collect(seeds: list[int]) -> dict:
   """{row: {seed: final_metrics}} of the finished rows."""
-  table = {row: {} for row in ROWS}
+  table = {row: {} for row in ROWS}  # insertion order = table order
   for seed in seeds:
     for name, stage in stages(_STEPS.value).items():
       path = os.path.join(_runs_dir(), f"seed{seed}", name, "final_metrics.json")
@@ -114,7 +132,7 @@ def collect(seeds: list[int]) -> dict:
 def wall_time(seeds: list[int]) -> float:
   total = 0.0
   for seed in seeds:
-    for name in stages(_STEPS.value):
+    for name in [*stages(_STEPS.value), *tries(_STEPS.value)]:
       path = os.path.join(_runs_dir(), f"seed{seed}", name, "final_metrics.json")
       if os.path.exists(path):
         with open(path) as f:
@@ -122,9 +140,20 @@ def wall_time(seeds: list[int]) -> float:
   return total
 
 
+def collect_tries(seeds: list[int]) -> dict:
+  table = {name: {} for name in tries(_STEPS.value)}
+  for seed in seeds:
+    for name in table:
+      path = os.path.join(_runs_dir(), f"seed{seed}", name, "final_metrics.json")
+      if os.path.exists(path):
+        with open(path) as f:
+          table[name][seed] = json.load(f)
+  return table
+
+
 def summary_rows(table: dict) -> list[dict]:
   rows = []
-  for row in ROWS:
+  for row in table:
     results = list(table[row].values())
     if not results:
       continue
@@ -163,13 +192,16 @@ def plot(rows: list[dict], path: str) -> None:
 def main(argv):
   del argv
   seeds = [int(s) for s in _SEEDS.value]
+  plan = ({k: v for k, v in tries(_STEPS.value).items() if k in _TRIES.value} if _TRIES.value
+          else stages(_STEPS.value))
   if not _REPORT.value:
     t0 = time.time()
     for seed in seeds:
-      for name, stage in stages(_STEPS.value).items():
+      for name, stage in plan.items():
         run_stage(name, stage, seed)
-    print(f"ablation finished in {(time.time() - t0) / 60:.1f} min (this invocation)")
-  rows = summary_rows(collect(seeds))
+    print(f"finished in {(time.time() - t0) / 60:.1f} min (this invocation)")
+  rows = summary_rows(collect(seeds)) + summary_rows(
+      {k: v for k, v in collect_tries(seeds).items() if v})
   out = {"rows": rows, "train_wall_time_s": wall_time(seeds), "steps": _STEPS.value,
          "overrides": _EXTRA.value}
   path = os.path.join(_runs_dir(), "summary.json")
@@ -180,8 +212,9 @@ def main(argv):
     print(f"{r['row']:10s} " + "  ".join(
         f"{s}@{t} {r[f'{s}@{t}'][0]:.1f}±{r[f'{s}@{t}'][1]:.1f}" for s in SUBSETS
         for t in ("0.5", "0.2")))
-  if rows and not _TAG.value:
-    plot(rows, _PLOT.value)
+  main_rows = [r for r in rows if r["row"] in ROWS]
+  if main_rows and not _TAG.value:
+    plot(main_rows, _PLOT.value)
   print(f"wrote {path}")
 
 
