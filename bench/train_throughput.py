@@ -224,6 +224,7 @@ def report(results: list[dict], png: str) -> None:
       if pts:
         ax.plot(*zip(*pts), style, label=fw)
     ax.set_xscale("log", base=2)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("batch size")
     ax.set_ylabel("train examples/s")
     ax.set_title(f"{name}, {size}×{size}")
