@@ -213,7 +213,7 @@ def main(argv):
         f"{s}@{t} {r[f'{s}@{t}'][0]:.1f}±{r[f'{s}@{t}'][1]:.1f}" for s in SUBSETS
         for t in ("0.5", "0.2")))
   main_rows = [r for r in rows if r["row"] in ROWS]
-  if main_rows and not _TAG.value:
+  if main_rows and not _TAG.value and not _TRIES.value:  # the plot is of the main rows
     plot(main_rows, _PLOT.value)
   print(f"wrote {path}")
 
