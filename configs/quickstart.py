@@ -2,8 +2,8 @@
 
 Command: msposejax train --config configs/quickstart.py --workdir runs/quickstart
 (the README's main job)
-Result (2-core CPU dev machine, 2026-11-25, fresh data folder): 13.5 min end to end
-(29 s data generation included), PCKh@0.5 = 80.56% (@0.2 51.63%) on the 500 synthetic
+Result (2-core CPU dev machine, 2026-11-25, fresh data folder): 11.7 min end to end
+(data generation included), PCKh@0.5 = 81.00% (@0.2 52.11%) on the 500 synthetic
 validation people with flip test.
 """
 
