@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ml_collections
 
+from msposejax import skeleton
 from msposejax.codecs.decode import DECODE_METHODS
 from msposejax.losses.total import LOSS_KINDS
 from msposejax.models.msr_net import UPSAMPLE_METHODS
@@ -25,6 +26,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   for field in ("num_stacks", "features", "depth", "num_joints"):
     if int(config.model[field]) < 1:
       raise ValueError(f"config.model.{field} must be ≥ 1, got {config.model[field]}")
+  skeleton.check_num_joints(config)
   multiple = 4 * 2 ** config.model.depth
   if config.input_size % multiple:
     raise ValueError(f"config.input_size={config.input_size} must be a multiple of {multiple} "

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from msposejax import skeleton
 from msposejax.models import pose_net_from_config
 
 
@@ -46,7 +47,10 @@ def describe(config: ml_collections.ConfigDict) -> dict[str, Any]:
     for res, x in heatmaps.items():
       shapes[f"stacks/{s}/{res}"] = list(x.shape)
   shapes["final"] = list(outputs["final"].shape)
+  skel = skeleton.from_config(config)
   return {
+      "skeleton": {"name": skel.name, "joints": list(skel.joint_names),
+                   "metric": f"{skel.metric}@{skel.thresholds[0]}"},
       "parameters": count_parameters(params),
       "parameters_by_part": by_part,
       "batch_stats": count_parameters(variables.get("batch_stats", {})),

@@ -35,3 +35,16 @@ def test_bad_choice_values_are_rejected():
   config.loss.intermediate = "l1"
   with pytest.raises(ValueError, match="loss.intermediate"):
     validate_config(config)
+
+
+def test_joint_count_that_disagrees_with_the_dataset_is_one_line(tmp_path):
+  """`--config.model.num_joints=16` on an LSP config: one line naming both counts."""
+  import subprocess
+  import sys
+  proc = subprocess.run([sys.executable, "-m", "msposejax.main", "describe", "--config",
+                         str(REPO / "configs" / "lsp_cpu.py"), "--config.model.num_joints=16"],
+                        cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert proc.returncode != 0
+  assert proc.stderr.strip().splitlines() == [
+      "msposejax: bad command line or config: config.model.num_joints=16 but dataset "
+      "'lsp/extended' has the LSP skeleton of 14 joints"]

@@ -9,14 +9,17 @@ import numpy as np
 from msposejax import skeleton
 
 
-def flip_heatmaps(heatmaps, flip_pairs: Sequence[tuple[int, int]] = skeleton.FLIP_PAIRS):
-  """(B, H, W, K) → mirrored along W with left/right channels swapped. Its own inverse."""
+def flip_heatmaps(heatmaps, flip_pairs: Sequence[tuple[int, int]]):
+  """(B, H, W, K) → mirrored along W with left/right channels swapped. Its own inverse.
+
+  `flip_pairs`: the skeleton's (`Skeleton.flip_pairs`).
+  """
   perm = np.asarray(skeleton.flip_permutation(heatmaps.shape[-1], tuple(flip_pairs)))
   return heatmaps[:, :, ::-1, :][..., perm]
 
 
 def flip_keypoints(xy, visible, width: float,
-                   flip_pairs: Sequence[tuple[int, int]] = skeleton.FLIP_PAIRS):
+                   flip_pairs: Sequence[tuple[int, int]]):
   """Mirrors (..., K, 2) keypoints in an image of `width` px and swaps left/right joints.
 
   Returns (xy, visible) flipped; x ↦ width − 1 − x (the pixel-centre convention of

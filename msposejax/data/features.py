@@ -16,16 +16,22 @@ from PIL import Image
 
 from msposejax import skeleton
 
-K = skeleton.NUM_JOINTS
 
+def features(num_joints: int = skeleton.MPII.num_joints, joint_occluded: bool = False
+             ) -> tfds.features.FeaturesDict:
+  """The example spec for K = `num_joints` joints.
 
-def features() -> tfds.features.FeaturesDict:
+  `joint_occluded` adds a (K,) flag for datasets that mark labelled-but-occluded joints (LSP),
+  which evaluation reports as a subset.
+  """
   t = tfds.features.Tensor
+  k = num_joints
+  extra = {"joint_occluded": t(shape=(k,), dtype=np.bool_)} if joint_occluded else {}
   return tfds.features.FeaturesDict({
       "image": t(shape=(), dtype=np.object_),         # encoded JPEG bytes
       "image_name": t(shape=(), dtype=np.object_),    # source file name (bytes)
-      "joints": t(shape=(K, 2), dtype=np.float32),    # (x, y)
-      "visible": t(shape=(K,), dtype=np.bool_),       # labelled
+      "joints": t(shape=(k, 2), dtype=np.float32),    # (x, y)
+      "visible": t(shape=(k,), dtype=np.bool_),       # labelled
       "center": t(shape=(2,), dtype=np.float32),      # MPII person centre
       "scale": t(shape=(), dtype=np.float32),         # person height ≈ 200·scale px
       "head_box": t(shape=(4,), dtype=np.float32),    # x1, y1, x2, y2
@@ -34,6 +40,7 @@ def features() -> tfds.features.FeaturesDict:
       "occluded": t(shape=(), dtype=np.bool_),        # hard-case tags (synthetic only)
       "crowded": t(shape=(), dtype=np.bool_),
       "scale_small": t(shape=(), dtype=np.bool_),
+      **extra,
   })
 
 

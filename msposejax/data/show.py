@@ -8,6 +8,7 @@ import ml_collections
 import numpy as np
 from PIL import Image, ImageDraw
 
+from msposejax import skeleton
 from msposejax.data import geometry, pipeline, transforms
 from msposejax.inference.draw import draw_skeleton, grid
 
@@ -29,7 +30,8 @@ def render(config: ml_collections.ConfigDict, split: str, num: int, seed: int = 
                                                            record["joints"]))
       ops = []
     visible = ex["weights"] > 0
-    tile = draw_skeleton(ex["image"], np.where(visible[:, None], joints, np.nan))
+    tile = draw_skeleton(ex["image"], np.where(visible[:, None], joints, np.nan),
+                         skel=skeleton.from_config(config))
     img = Image.fromarray(tile)
     draw = ImageDraw.Draw(img)
     for op in ops:

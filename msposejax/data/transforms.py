@@ -18,7 +18,7 @@ from msposejax import skeleton
 from msposejax.codecs.heatmap import render_multiscale
 from msposejax.data import augment, geometry, keypoint_masking
 from msposejax.data.features import decode_pil
-from msposejax.evaluation.pckh import head_size_from_box
+from msposejax.evaluation.pckh import head_size_from_box, torso_size
 
 _log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.
   joints = np.where(visible[:, None], np.asarray(record["joints"], np.float64), 0.0)
   xy = geometry.apply_affine(m, joints)
   if aug.flip:
-    perm = np.asarray(skeleton.flip_permutation(len(visible)))
+    perm = np.asarray(skeleton.from_config(config).flip_permutation())
     xy, visible = xy[perm], visible[perm]
   return crop, xy, visible, m
 
@@ -87,17 +87,29 @@ def train_example(record: dict, rng: np.random.Generator, config: ml_collections
   return out
 
 
+def normaliser(record: dict, skel: skeleton.Skeleton) -> float:
+  """The metric's per-person size in stored px: head size (PCKh) or torso size (PCK; NaN
+  when a torso joint is unlabelled)."""
+  if skel.metric == "PCK":
+    return float(torso_size(np.asarray(record["joints"])[None], np.asarray(record["visible"])[None],
+                            skel)[0])
+  return float(head_size_from_box(np.asarray(record["head_box"])[None])[0])
+
+
 def eval_example(record: dict, config: ml_collections.ConfigDict) -> dict:
   """Un-augmented crop plus what maps predictions back: {"image", "targets", "weights",
-  "valid", "crop_to_stored" (3,3), "joints" (K,2) stored px, "visible" (K,), "head_size",
-  "offset" (2,), "zoom", "occluded", "crowded", "scale_small"}."""
+  "valid", "crop_to_stored" (3,3), "joints" (K,2) stored px, "visible" (K,), "normaliser"
+  (the metric's size, `normaliser`), "joint_occluded" (K,), "offset" (2,), "zoom",
+  "occluded", "crowded", "scale_small"}."""
   image, xy, visible, m = crop_person(record, augment.identity_augmentation(), config)
   targets, weights = _targets(xy, visible, config)
+  k = len(visible)
   return {"image": image, "targets": targets, "weights": weights, "valid": np.bool_(True),
           "crop_to_stored": np.linalg.inv(m).astype(np.float32),
           "joints": np.asarray(record["joints"], np.float32),
           "visible": np.asarray(record["visible"], bool),
-          "head_size": np.float32(head_size_from_box(np.asarray(record["head_box"])[None])[0]),
+          "normaliser": np.float32(normaliser(record, skeleton.from_config(config))),
+          "joint_occluded": np.asarray(record.get("joint_occluded", np.zeros(k, bool)), bool),
           "offset": np.asarray(record["offset"], np.float32),
           "zoom": np.float32(record["zoom"]),
           **{tag: np.bool_(record[tag]) for tag in ("occluded", "crowded", "scale_small")}}
@@ -107,7 +119,8 @@ def _empty_eval(config: ml_collections.ConfigDict) -> dict:
   k = config.model.num_joints
   return {**_empty(config), "crop_to_stored": np.eye(3, dtype=np.float32),
           "joints": np.zeros((k, 2), np.float32), "visible": np.zeros(k, bool),
-          "head_size": np.float32(1.0), "offset": np.zeros(2, np.float32),
+          "normaliser": np.float32(1.0), "joint_occluded": np.zeros(k, bool),
+          "offset": np.zeros(2, np.float32),
           "zoom": np.float32(1.0), "occluded": np.bool_(False), "crowded": np.bool_(False),
           "scale_small": np.bool_(False)}
 

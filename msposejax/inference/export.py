@@ -14,7 +14,6 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from msposejax import skeleton
 from msposejax.inference.predictor import Predictor
 
 
@@ -27,7 +26,8 @@ def export_predictor(predictor: Predictor, out: str) -> pathlib.Path:
   (batch,) = jax.export.symbolic_shape("b")
   exported = jax.export.export(fn)(jax.ShapeDtypeStruct((batch, n, n, 3), jnp.uint8))
   (out_dir / "model.jaxexport").write_bytes(exported.serialize())
-  meta = {"input_size": n, "joint_names": list(skeleton.JOINT_NAMES),
+  meta = {"input_size": n, "skeleton": predictor.skeleton.name,
+          "joint_names": list(predictor.joint_names()),
           "flip_test": bool(predictor.config.decode.flip_test),
           "decode": predictor.config.decode.method, "step": predictor.step,
           "input": "uint8 RGB crops (B, n, n, 3) of one person each",

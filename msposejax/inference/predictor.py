@@ -3,7 +3,8 @@
     predictor = Predictor.from_checkpoint("runs/quickstart")        # best step of a workdir
     result = predictor(image)                   # whole image as the person box
     result = predictor(image, box=(x1, y1, x2, y2))  # or center=(x, y), scale=s (MPII)
-    result["keypoints"]  # (16, 2) in original image pixels; result["scores"]  # (16,)
+    result["keypoints"]  # (K, 2) in original image pixels; result["scores"]  # (K,)
+    predictor.skeleton   # the skeleton it predicts (MPII 16 joints, LSP 14), from its config
 
 The checkpoint's own config builds the model, so nothing but the path is needed: no configs/
 folder, no training state, no mesh. Arrays are restored onto one local device.
@@ -64,6 +65,7 @@ class Predictor:
       self.config.decode.flip_test = bool(flip_test)
     self.step = step
     self.variables = variables
+    self.skeleton = skeleton.from_config(self.config)
     model = pose_net_from_config(self.config.model)
     self._predict = jax.jit(make_predict_step(model, self.config))
 
@@ -145,6 +147,5 @@ class Predictor:
       box = {"center": center, "scale": scale}
     return self.predict([image], [box])[0]
 
-  @staticmethod
-  def joint_names() -> tuple[str, ...]:
-    return skeleton.JOINT_NAMES
+  def joint_names(self) -> tuple[str, ...]:
+    return self.skeleton.joint_names

@@ -6,7 +6,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from msposejax import skeleton
 from msposejax.losses.checks import check_heatmaps
 
 # sqrt(x + eps) keeps the gradient finite where a residual is exactly zero (e.g. masked joints).
@@ -14,7 +13,7 @@ _EPS = 1e-12
 
 
 def structure_aware_loss(pred: jax.Array, target: jax.Array, weight: jax.Array,
-                         neighbours: np.ndarray | None = None, alpha: float = 0.5) -> jax.Array:
+                         neighbours: np.ndarray, alpha: float = 0.5) -> jax.Array:
   """L_SA = mean_B (1/K) Σ_i [ ‖P_i − G_i‖₂ + α ‖P_{S_i} − G_{S_i}‖₂ ].
 
   ‖P_{S_i} − G_{S_i}‖₂ is the L2 norm of the residual of the whole neighbour group S_i (all
@@ -25,7 +24,7 @@ def structure_aware_loss(pred: jax.Array, target: jax.Array, weight: jax.Array,
     pred: (B, H, W, K) predicted heatmaps.
     target: (B, H, W, K) ground truth.
     weight: (B, K) joint weights in {0, 1}.
-    neighbours: (K, K) 0/1 matrix, A[i, j] = 1 iff j ∈ S_i; the MPII skeleton by default.
+    neighbours: (K, K) 0/1 matrix, A[i, j] = 1 iff j ∈ S_i (`Skeleton.neighbour_matrix()`).
     alpha: weight of the neighbour-group term.
 
   Returns:
@@ -33,11 +32,6 @@ def structure_aware_loss(pred: jax.Array, target: jax.Array, weight: jax.Array,
   """
   check_heatmaps("structure_aware_loss", pred, target, weight)
   k = pred.shape[-1]
-  if neighbours is None:
-    if k != skeleton.NUM_JOINTS:
-      raise ValueError(f"structure_aware_loss: no neighbour matrix given for K={k} joints "
-                       f"(the default skeleton has {skeleton.NUM_JOINTS})")
-    neighbours = np.asarray(skeleton.neighbour_matrix(), np.float32)
   neighbours = jnp.asarray(neighbours, jnp.float32)
   if neighbours.shape != (k, k):
     raise ValueError(f"structure_aware_loss: neighbours must be (K, K) = ({k}, {k}), "

@@ -42,7 +42,7 @@ def make_loss_fn(config: ml_collections.ConfigDict) -> LossFn:
     terms: {"loss/stack{s}_r{r}": scalar, ["loss/msr": scalar,] "loss/total": scalar}.
   """
   loss_cfg = config.loss
-  neighbours = np.asarray(skeleton.neighbour_matrix(config.model.num_joints), np.float32)
+  neighbours = np.asarray(skeleton.from_config(config).neighbour_matrix(), np.float32)
   inter = _term_fn(loss_cfg.intermediate, "intermediate", loss_cfg.structure_alpha, neighbours)
   final = _term_fn(loss_cfg.final, "final", loss_cfg.structure_alpha, neighbours)
   scale_weights = tuple(float(w) for w in loss_cfg.scale_weights)

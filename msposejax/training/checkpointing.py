@@ -1,8 +1,8 @@
 """orbax checkpoints (IO): train state + grain iterator state + config in every step.
 
 Layout: WORKDIR/checkpoints/STEP/{state, data, config}. The manager keeps the last
-`config.checkpoint.keep` steps plus the one with the best validation PCKh (`metrics`
-"pckh"), saves asynchronously, and answers orbax's preemption check. The config travels with
+`config.checkpoint.keep` steps plus the one with the best validation headline metric
+(`metrics` "pckh": PCKh@0.5 for MPII skeletons, PCK@0.2 for LSP), saves asynchronously, and answers orbax's preemption check. The config travels with
 each checkpoint, so a checkpoint can be restored from its path alone.
 """
 

@@ -15,6 +15,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
+from msposejax import skeleton
 from msposejax.config_checks import validate_config
 from msposejax.data import pipeline
 from msposejax.data.transforms import target_resolutions
@@ -118,7 +119,7 @@ class Trainer:
     loader = pipeline.eval_loader(self.config, source=source, num_examples=num)
     results = evaluator.predict_split(self.predict, state.variables(), self.config, self.mesh,
                                       loader, num, keep_images=num_visualize)
-    report = evaluator.pckh_report(results)
+    report = evaluator.pckh_report(results, skeleton.from_config(self.config))
     report["crops"] = results["crops"]
     return report
 
@@ -126,15 +127,24 @@ class Trainer:
 def _summary(report: dict[str, Any]) -> dict[str, float]:
   out = {}
   for key, res in report.items():
-    if key.startswith(("pckh@", "occluded/", "crowded/", "scale_small/")):
+    if isinstance(res, dict) and "mean" in res:
       out[f"eval/{key}/mean"] = res["mean"]
       if "/" not in key:
         out.update({f"eval/{key}/{p}": v for p, v in res["part"].items()})
   return out
 
 
-def _save_predictions_png(report: dict[str, Any], path) -> None:
-  tiles = [draw_skeleton(np.asarray(im), np.asarray(c), np.asarray(s))
+def _table(report: dict[str, Any], skel: skeleton.Skeleton) -> str:
+  table = format_table([report[skeleton.metric_key(skel, t)] for t in skel.thresholds],
+                       skel.metric)
+  if report.get("num_without_normaliser"):
+    table += (f"\n({report['num_without_normaliser']} people without a torso size left out of "
+              f"{report['num_people'] + report['num_without_normaliser']})")
+  return table
+
+
+def _save_predictions_png(report: dict[str, Any], path, skel: skeleton.Skeleton) -> None:
+  tiles = [draw_skeleton(np.asarray(im), np.asarray(c), np.asarray(s), skel=skel)
            for im, c, s in report["crops"]]
   if tiles:
     with path.open("wb") as f:
@@ -180,6 +190,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
   writer = MetricWriter(workdir)
   preemption = _Preemption()
   start = int(state.step)
+  skel = skeleton.from_config(config)
+  headline = skel.headline
   total = config.total_steps
   pending: list[dict] = []
   t_log, step_log = time.time(), start
@@ -217,9 +229,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
       metrics_for_ckpt = None
       if config.eval_every and done % config.eval_every == 0 and done != total:
         report = trainer.evaluate(state)
-        metrics_for_ckpt = {"pckh": report["pckh@0.5"]["mean"]}
+        metrics_for_ckpt = {"pckh": report[headline]["mean"]}
         writer.write_scalars(done, _summary(report))
-        print(f"step {done}: PCKh@0.5 {report['pckh@0.5']['mean']:.4f}")
+        print(f"step {done}: {skel.metric}@{skel.thresholds[0]} {report[headline]['mean']:.4f}")
         t_log = time.time()
       if done == total:
         break  # the final checkpoint is saved below, with its PCKh
@@ -234,7 +246,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
     preemption.restore()
   report = trainer.evaluate(state, num_visualize=config.num_visualize)
   final = {k: v for k, v in report.items() if k != "crops"}
-  checkpointing.save(mngr, state, config, iterator, metrics={"pckh": final["pckh@0.5"]["mean"]},
+  checkpointing.save(mngr, state, config, iterator, metrics={"pckh": final[headline]["mean"]},
                      force=True)
   mngr.wait_until_finished()
   writer.write_scalars(total, _summary(report))
@@ -243,8 +255,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
   final["step"] = total
   if jax.process_index() == 0:
     (workdir / "final_metrics.json").write_text(json.dumps(final, indent=1))
-    _save_predictions_png(report, workdir / "predictions.png")
-    print(format_table([final[f"pckh@{t}"] for t in evaluator.THRESHOLDS]))
+    _save_predictions_png(report, workdir / "predictions.png", skel)
+    print(_table(final, skel))
     print(f"wrote {workdir / 'final_metrics.json'} and {workdir / 'predictions.png'}")
   return final
 
@@ -262,6 +274,6 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | os.Pat
   final = {k: v for k, v in report.items() if k != "crops"}
   final["step"] = step
   if jax.process_index() == 0:
-    print(format_table([final[f"pckh@{t}"] for t in evaluator.THRESHOLDS]))
+    print(_table(final, skeleton.from_config(config)))
     (workdir / f"eval_step{step}.json").write_text(json.dumps(final, indent=1))
   return final

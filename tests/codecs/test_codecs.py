@@ -72,10 +72,13 @@ def test_coordinate_mapping_round_trip():
   np.testing.assert_allclose(heatmap_to_input(input_to_heatmap(xy, 256, 64), 64, 256), xy)
 
 
+PAIRS = skeleton.MPII.flip_pairs
+
+
 def test_flip_twice_is_identity():
   maps = np.random.default_rng(2).uniform(size=(2, 8, 6, 16)).astype(np.float32)
-  np.testing.assert_array_equal(flip_heatmaps(flip_heatmaps(maps)), maps)
-  np.testing.assert_array_equal(np.asarray(flip_heatmaps(flip_heatmaps(jnp.asarray(maps)))), maps)
+  np.testing.assert_array_equal(flip_heatmaps(flip_heatmaps(maps, PAIRS), PAIRS), maps)
+  np.testing.assert_array_equal(np.asarray(flip_heatmaps(flip_heatmaps(jnp.asarray(maps), PAIRS), PAIRS)), maps)
 
 
 def test_flipping_keypoints_then_rendering_equals_flipping_heatmaps():
@@ -83,9 +86,9 @@ def test_flipping_keypoints_then_rendering_equals_flipping_heatmaps():
   xy = rng.uniform(0, 31, (16, 2))
   visible = rng.uniform(size=16) > 0.2
   maps, _ = render_heatmaps(xy, visible, (24, 32), 1.0)
-  fxy, fvis = flip_keypoints(xy, visible, 32)
+  fxy, fvis = flip_keypoints(xy, visible, 32, PAIRS)
   fmaps, _ = render_heatmaps(fxy, fvis, (24, 32), 1.0)
-  np.testing.assert_allclose(flip_heatmaps(maps[None])[0], fmaps, atol=1e-6)
+  np.testing.assert_allclose(flip_heatmaps(maps[None], PAIRS)[0], fmaps, atol=1e-6)
   # left and right really swapped: the flipped left wrist is where the right wrist was.
   lw, rw = skeleton.JOINT_INDEX["l_wrist"], skeleton.JOINT_INDEX["r_wrist"]
   np.testing.assert_allclose(fxy[lw], (31 - xy[rw][0], xy[rw][1]), atol=1e-5)

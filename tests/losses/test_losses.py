@@ -29,7 +29,7 @@ def numpy_mse(pred, target, weight):
 def numpy_structure(pred, target, weight, alpha):
   """Literal DESIGN §3: per sample (1/K) Σ_i ‖P_i−G_i‖ + α‖P_{S_i}−G_{S_i}‖, then mean."""
   b, _, _, k = pred.shape
-  sets = skeleton.neighbour_sets()
+  sets = skeleton.MPII.neighbour_sets()
   losses = []
   for n in range(b):
     res = [(pred[n, :, :, j] - target[n, :, :, j]) * weight[n, j] for j in range(k)]
@@ -42,6 +42,9 @@ def numpy_structure(pred, target, weight, alpha):
   return np.mean(losses)
 
 
+MPII_A = np.asarray(skeleton.MPII.neighbour_matrix(), np.float32)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mse_matches_numpy(seed):
   pred, target, weight = random_case(seed)
@@ -52,7 +55,7 @@ def test_mse_matches_numpy(seed):
 @pytest.mark.parametrize("alpha", [0.0, 0.5, 2.0])
 def test_structure_matches_numpy(alpha):
   pred, target, weight = random_case(3)
-  got = structure_aware_loss(pred, target, weight, alpha=alpha)
+  got = structure_aware_loss(pred, target, weight, MPII_A, alpha=alpha)
   np.testing.assert_allclose(got, numpy_structure(pred, target, weight, alpha), rtol=1e-5)
 
 
@@ -61,7 +64,7 @@ def test_masked_joint_contributes_nothing():
   weight[:, 10] = 0.0  # r_wrist masked: changing its prediction must not change either loss
   pred2 = pred.copy()
   pred2[:, :, :, 10] += 100.0
-  for fn in (heatmap_mse, structure_aware_loss):
+  for fn in (heatmap_mse, lambda *a: structure_aware_loss(*a, MPII_A)):
     np.testing.assert_allclose(fn(pred, target, weight), fn(pred2, target, weight), rtol=1e-6)
 
 
@@ -74,13 +77,13 @@ def test_neighbour_group_couples_joints():
   weight = np.ones((1, k), np.float32)
   # own: only the elbow has 2. group: every i with 11 ∈ S_i (wrist 10, elbow 11, shoulder 12).
   expected = (2.0 + 0.5 * 2.0 * 3) / k
-  np.testing.assert_allclose(structure_aware_loss(pred, target, weight), expected, rtol=1e-5)
+  np.testing.assert_allclose(structure_aware_loss(pred, target, weight, MPII_A), expected, rtol=1e-5)
 
 
 def test_gradients_finite_and_nonzero_even_at_zero_residual():
   pred, target, weight = random_case(5)
   pred[:, :, :, 3] = target[:, :, :, 3]  # exact zero residual for one joint
-  for fn in (heatmap_mse, structure_aware_loss):
+  for fn in (heatmap_mse, lambda p, g, w: structure_aware_loss(p, g, w, MPII_A)):
     g = jax.grad(fn)(jnp.asarray(pred), target, weight)
     assert bool(jnp.all(jnp.isfinite(g)))
     assert float(jnp.abs(g).sum()) > 0
