@@ -17,3 +17,21 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 @pytest.fixture
 def tiny_config():
   return load_config(REPO / "configs" / "tiny.py")
+
+
+LSPET = REPO / ".." / "shared" / "data" / "lspet"
+
+
+def lspet_manual_dir(root: pathlib.Path, images: range = range(1, 21)) -> pathlib.Path:
+  """A manual dir with the real LSP-extended joints.mat and a handful of its real photos (the
+  other images missing) and one corrupt image; skips where ../shared/data is absent."""
+  import shutil
+  if not (LSPET / "joints.mat").is_file():
+    pytest.skip(f"LSP-extended not in {LSPET.resolve()} (CI has it at ../shared/data/lspet)")
+  manual = root / "manual"
+  (manual / "images").mkdir(parents=True)
+  shutil.copy(LSPET / "joints.mat", manual / "joints.mat")
+  for i in images:
+    shutil.copy(LSPET / "images" / f"im{i:05d}.jpg", manual / "images")
+  (manual / "images" / f"im{images.stop:05d}.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+  return manual

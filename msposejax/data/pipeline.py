@@ -35,8 +35,14 @@ def builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
     from msposejax.data.mpii import MpiiHumanPose
     return MpiiHumanPose(config=builder_config or None, data_dir=data_dir(config),
                          file_format="array_record")
+  if name == "lsp":
+    from msposejax.data.lsp import Lsp
+    if builder_config not in ("original", "extended"):
+      raise ValueError(f"config.data.dataset={config.data.dataset!r}: expected lsp/original "
+                       "(LSP) or lsp/extended (LSP-extended)")
+    return Lsp(config=builder_config, data_dir=data_dir(config), file_format="array_record")
   raise ValueError(f"config.data.dataset={config.data.dataset!r}: unknown dataset (expected "
-                   "synthetic_people[/CONFIG] or mpii_human_pose[/CONFIG])")
+                   "synthetic_people[/CONFIG], mpii_human_pose[/CONFIG] or lsp/{original,extended})")
 
 
 def prepare(config: ml_collections.ConfigDict) -> None:
@@ -49,14 +55,17 @@ def prepare(config: ml_collections.ConfigDict) -> None:
     kwargs["download_config"] = tfds.download.DownloadConfig(
         manual_dir=os.path.expanduser(config.data.manual_dir))
   _log.info("preparing %s in %s", config.data.dataset, b.data_dir)
+  print(f"preparing {config.data.dataset} in {b.data_dir} (once; later runs reuse it)", flush=True)
   b.download_and_prepare(**kwargs)
 
 
 def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: bool = True):
-  """Random-access source of one split; synthetic data is generated on first use."""
+  """Random-access source of one split; synthetic data is generated on first use, and so is
+  a real dataset whose files are in `config.data.manual_dir`."""
   b = builder(config)
   if not b.is_prepared():
-    if auto_prepare and config.data.dataset.startswith("synthetic_people"):
+    if auto_prepare and (config.data.dataset.startswith("synthetic_people")
+                         or config.data.manual_dir):
       prepare(config)
       b = builder(config)  # a builder made before preparation does not see the new splits
     else:

@@ -1,0 +1,29 @@
+"""LSP-extended on a 2-core CPU: a small MSS + MSR model trained on 8,550 real photos.
+
+Command (LSP-extended's joints.mat + images/ in DIR; data preparation included):
+  msposejax train --config configs/lsp_cpu.py --config.data.manual_dir=DIR --workdir runs/lsp_cpu
+Result: see README "Real photographs" and docs/real_photos.md (PCK@0.2 on the 950
+validation people, flip test; learning curve and what limits it).
+"""
+
+from msposejax.config_files import load_sibling
+
+
+def get_config():
+  config = load_sibling(__file__, "quickstart").get_config()
+  config.data.dataset = "lsp/extended"
+  config.model.num_joints = 14
+  config.model.features = 64
+  config.model.stem_features = (32, 64)
+  # Real people in sports poses: the paper's rotation range, a wider scale range.
+  config.data.augment.rotation = 30.0
+  config.data.augment.rotation_prob = 0.5
+  config.data.augment.scale_min = 0.75
+  config.data.augment.scale_max = 1.25
+  config.optimizer.learning_rate = 2e-3
+  config.optimizer.warmup_steps = 100
+  config.total_steps = 3900
+  config.log_every = 100
+  config.eval_every = 1300                # the learning curve: PCK@0.2 every 1300 steps
+  config.checkpoint.every = 500
+  return config
