@@ -9,6 +9,8 @@ Commands:
   predict        keypoints for images (--checkpoint PATH --images DIR_OR_FILES --out DIR)
   export         serialized inference function (--checkpoint PATH --out DIR)
   import-torch   princeton-vl PyTorch weights -> orbax checkpoint (--checkpoint model.pt --out DIR)
+  score          MPII validation predictions of any codebase under the official protocol
+                 (--predictions P --ground-truth G [--json OUT])
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ _CHECKPOINT = flags.DEFINE_string("checkpoint", None,
 _IMAGES = flags.DEFINE_list("images", None, "predict: image files and/or folders.")
 _BOXES = flags.DEFINE_string("boxes", None, "predict: JSON {image name: [[x1,y1,x2,y2], ...]}; "
                              "without it each whole image is one person.")
+_SUBMISSION = flags.DEFINE_string("submission", None, "predict: also write the MPII submission "
+                                  ".mat (pos_pred_src, 1-based) of all people, in image order.")
+_PREDICTIONS = flags.DEFINE_string("predictions", None, "score: predictions (.h5 `preds`, .mat "
+                                   "`pos_pred_src`, or msposejax predict JSON).")
+_GROUND_TRUTH = flags.DEFINE_string("ground-truth", None, "score: detections_our_format.mat or "
+                                    "valid.h5.")
+_JSON = flags.DEFINE_string("json", None, "score: also write the report as JSON here.")
 _SPLIT = flags.DEFINE_string("split", "train", "data show: split to draw.")
 _NUM = flags.DEFINE_integer("num", 16, "data show: number of examples.")
 _OUT = flags.DEFINE_string("out", None, "data show: output PNG (grid.png); predict/export/"
@@ -47,8 +56,8 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this proc
 
 COMMANDS = {("train",): "--workdir", ("eval",): "--workdir", ("data", "prepare"): None,
             ("data", "show"): None, ("describe",): None, ("predict",): None, ("export",): None,
-            ("import-torch",): None}
-NEEDS_NO_CONFIG = {("predict",), ("export",)}  # the checkpoint carries its config
+            ("import-torch",): None, ("score",): None}
+NEEDS_NO_CONFIG = {("predict",), ("export",), ("score",)}  # checkpoints carry their config
 
 
 def _usage() -> str:
@@ -67,6 +76,11 @@ def main(argv: list[str]) -> None:
   command = tuple(argv[1:])
   if command not in COMMANDS:
     raise app.UsageError(f"{_usage()}; got {' '.join(argv[1:]) or 'nothing'}")
+  if command == ("score",):
+    if not _PREDICTIONS.value or not _GROUND_TRUTH.value:
+      raise app.UsageError("score needs --predictions P and --ground-truth G")
+    from msposejax import score_command
+    sys.exit(score_command.run(_PREDICTIONS.value, _GROUND_TRUTH.value, _JSON.value))
   if command in NEEDS_NO_CONFIG:
     _inference(command)
     return
@@ -112,7 +126,8 @@ def _inference(command: tuple[str, ...]) -> None:
   if not _IMAGES.value:
     raise app.UsageError("predict needs --images DIR_OR_FILES")
   from msposejax.inference.predict_files import predict_files
-  result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value)
+  result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value,
+                         submission=_SUBMISSION.value)
   print(f"{sum(len(v) for v in result['images'].values())} people in {len(result['images'])} "
         f"images -> {_OUT.value}; skipped {len(result['skipped'])} unreadable")
 

@@ -1,8 +1,8 @@
 """MPII Human Pose: annotation parsing and the `mpii_human_pose` TFDS builder (IO).
 
-Index base: the official annotations are MATLAB (1-based). We subtract 1 from joints,
-centres and head boxes *here, when parsing*, so everything inside msposejax is 0-based;
-`to_matlab_base` adds it back for files the official evaluation reads.
+Index base: the official annotations, and the hourglass `.h5` ones, are MATLAB (1-based).
+We subtract 1 from joints, centres and head boxes *here, when parsing*, so everything inside
+msposejax is 0-based; `to_matlab_base` adds it back for files the official evaluation reads.
 
 Each example stores a generous crop around one person rather than the whole photo: enough
 margin for the largest scale (×1.25) and any rotation of the training augmentation, downscaled
@@ -81,6 +81,57 @@ def load_json(path: str | pathlib.Path) -> list[Person]:
     except (KeyError, ValueError, TypeError) as err:
       raise ValueError(f"{path}: entry {i} is not an MPII person ({err})") from err
   return people
+
+
+def head_box_from_normalize(joints: np.ndarray, visible: np.ndarray, normalize: float,
+                            center: np.ndarray) -> np.ndarray:
+  """(4,) square head box of side normalize / (0.6·√2), so its 0.6 × diagonal (the PCKh
+  head size, `pckh.head_size_from_box`) is exactly `normalize`; centred between upper_neck
+  and head_top (without them, on the person centre) so it still sits on the head."""
+  n, t = skeleton.JOINT_INDEX["upper_neck"], skeleton.JOINT_INDEX["head_top"]
+  mid = (joints[n] + joints[t]) / 2 if visible[n] and visible[t] else np.asarray(center)
+  half = normalize / (0.6 * math.sqrt(2)) / 2
+  return np.concatenate([mid - half, mid + half]).astype(np.float32)
+
+
+def load_h5(path: str | pathlib.Path) -> list[Person]:
+  """People of the hourglass community's `valid.h5` / `train.h5` (the standard split).
+
+  `part` (N, 16, 2) is the official 1-based annotation truncated to integers, (0, 0) for a
+  missing joint; `normalize` (N,) the official head size, kept via `head_box_from_normalize`;
+  `visible` is MPII's occlusion flag, not "labelled", so it is not used (docs/data.md).
+  """
+  path = pathlib.Path(path)
+  try:
+    import h5py  # pylint: disable=g-import-not-at-top  (optional: only .h5 annotations need it)
+  except ImportError as e:
+    raise ImportError(f"reading {path} needs h5py: pip install h5py") from e
+  try:
+    with h5py.File(path, "r") as f:
+      part, center, scale, normalize, names = (
+          f[k][()] for k in ("part", "center", "scale", "normalize", "imgname"))
+  except (OSError, KeyError) as e:
+    raise ValueError(f"cannot read MPII annotations {path} (needs part, center, scale, "
+                     f"normalize, imgname): {e}") from e
+  n = len(part)
+  if part.shape != (n, K, 2) or center.shape != (n, 2) or {len(scale), len(normalize),
+                                                             len(names)} != {n}:
+    raise ValueError(f"{path}: part {part.shape}, center {center.shape}, scale, normalize "
+                     f"and imgname must describe the same N people")
+  people = []
+  for i in range(n):
+    vis = ~(part[i] == 0).all(axis=1)
+    joints = np.where(vis[:, None], part[i] - 1.0, 0.0)
+    centre = np.asarray(center[i], np.float64) - 1.0
+    name = names[i].decode() if isinstance(names[i], bytes) else str(names[i])
+    box = head_box_from_normalize(joints, vis, float(normalize[i]), centre)
+    people.append(Person(name, joints, vis, centre, float(scale[i]), box))
+  return people
+
+
+def load_annotations(path: str | pathlib.Path) -> list[Person]:
+  """People of a .json (common format) or .h5 (hourglass) annotation file."""
+  return load_h5(path) if pathlib.Path(path).suffix == ".h5" else load_json(path)
 
 
 def load_mat(path: str | pathlib.Path) -> list[Person]:
@@ -164,8 +215,9 @@ class MpiiConfig(tfds.core.BuilderConfig):
 
 
 def _find_annotations(manual_dir: pathlib.Path) -> dict[str, pathlib.Path | None]:
-  names = {"train": ("train.json", "mpii_train.json"),
-           "validation": ("valid.json", "mpii_val.json", "val.json")}
+  # JSON first; the hourglass .h5 files are the same standard split (docs/data.md).
+  names = {"train": ("train.json", "mpii_train.json", "train.h5"),
+           "validation": ("valid.json", "mpii_val.json", "val.json", "valid.h5")}
   found = {}
   for split, candidates in names.items():
     found[split] = next((manual_dir / c for c in candidates if (manual_dir / c).is_file()), None)
@@ -183,6 +235,8 @@ class MpiiHumanPose(tfds.core.GeneratorBasedBuilder):
                        images directly in manual_dir;
     train.json, valid.json   annotations in the common JSON format (22246 / 2958 people,
                        the standard split), optionally with "head_box" per person; or
+    train.h5, valid.h5       the same split as the hourglass code's annotations (needs h5py;
+                       validation head sizes are then the official ones); or
     mpii_human_pose_v1_u12_1.mat   the official annotations, when you have only these (all
                        annotated training people go to `train`; there is no validation).
   """
@@ -200,7 +254,7 @@ class MpiiHumanPose(tfds.core.GeneratorBasedBuilder):
     if found["train"] or found["validation"]:
       for split, path in found.items():
         if path is not None:
-          splits[split] = self._generate_examples(load_json(path), images)
+          splits[split] = self._generate_examples(load_annotations(path), images)
     elif (manual / "mpii_human_pose_v1_u12_1.mat").is_file():
       splits["train"] = self._generate_examples(
           load_mat(manual / "mpii_human_pose_v1_u12_1.mat"), images)

@@ -10,7 +10,6 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from msposejax import skeleton
 from msposejax.data.features import decode_image
 from msposejax.inference.draw import draw_skeleton
 from msposejax.inference.predictor import Predictor
@@ -31,8 +30,9 @@ def list_images(inputs: Sequence[str]) -> list[pathlib.Path]:
   return paths
 
 
-def load_boxes(path: str | None) -> dict[str, list[list[float]]]:
-  """boxes.json: {"image file name": [[x1, y1, x2, y2], ...], ...}."""
+def load_boxes(path: str | None) -> dict[str, list[Any]]:
+  """boxes.json: {"image file name": [person, ...], ...}, each person [x1, y1, x2, y2] or
+  {"center": [x, y], "scale": s} (MPII's convention, 0-based)."""
   if not path:
     return {}
   try:
@@ -45,16 +45,20 @@ def load_boxes(path: str | None) -> dict[str, list[list[float]]]:
 
 
 def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
-                  boxes_path: str | None = None, score_threshold: float = 0.3
-                  ) -> dict[str, Any]:
+                  boxes_path: str | None = None, score_threshold: float = 0.3,
+                  submission: str | None = None) -> dict[str, Any]:
   """Writes OUT/predictions.json and OUT/<image stem>.png; returns the JSON content.
+
+  With `submission`, also the MPII submission .mat of every person (images in the order
+  listed, people in the order of their boxes): `pos_pred_src` (16, 2, N), 1-based.
 
   Unreadable or corrupt images are reported (in the JSON's "skipped" and the log) and skipped.
   """
   out_dir = pathlib.Path(out)
   out_dir.mkdir(parents=True, exist_ok=True)
   boxes = load_boxes(boxes_path)
-  result: dict[str, Any] = {"joint_names": list(skeleton.JOINT_NAMES), "images": {},
+  result: dict[str, Any] = {"skeleton": predictor.skeleton.name,
+                            "joint_names": list(predictor.joint_names()), "images": {},
                             "skipped": {}}
   for path in list_images(inputs):
     try:
@@ -68,10 +72,18 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
     overlay = image
     entries = []
     for box, person in zip(person_boxes, people):
-      overlay = draw_skeleton(overlay, person["keypoints"], person["scores"], score_threshold)
+      overlay = draw_skeleton(overlay, person["keypoints"], person["scores"], score_threshold,
+                              skel=predictor.skeleton)
       entries.append({"box": box, "keypoints": person["keypoints"].round(2).tolist(),
                       "scores": person["scores"].round(4).tolist()})
     result["images"][path.name] = entries
     Image.fromarray(overlay).save(out_dir / f"{path.stem}.png")
   (out_dir / "predictions.json").write_text(json.dumps(result, indent=1))
+  if submission:
+    from msposejax.evaluation.mpii_files import write_submission_mat
+    if predictor.skeleton.name != "mpii":
+      raise ValueError(f"--submission writes MPII's 16 joints; this model predicts the "
+                       f"{predictor.skeleton.name} skeleton")
+    people = [p["keypoints"] for entries in result["images"].values() for p in entries]
+    write_submission_mat(submission, np.asarray(people, np.float64).reshape(-1, 16, 2))
   return result

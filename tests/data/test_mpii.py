@@ -129,3 +129,70 @@ def test_flip_swaps_left_and_right(built, tiny_config):
   j = skeleton.JOINT_INDEX
   assert plain[1][j["r_hip"]][0] < plain[1][j["l_hip"]][0]
   assert flipped[1][j["r_hip"]][0] < flipped[1][j["l_hip"]][0]
+
+
+# The hourglass community's valid.h5 (CI has the shared data beside the repository).
+MPII_VAL = REPO / ".." / "shared" / "data" / "mpii_val"
+
+
+@pytest.fixture
+def few_valid_h5(tmp_path):
+  """Six real people of valid.h5 (people 2 and 3 have missing joints) in a manual dir."""
+  import h5py  # a core dependency: no skip
+  if not (MPII_VAL / "valid.h5").is_file():
+    pytest.skip(f"valid.h5 is not in {MPII_VAL} (CI has it at ../shared/data)")
+  rows = [0, 1, 2, 3, 8, 9]
+  with h5py.File(MPII_VAL / "valid.h5", "r") as src, h5py.File(tmp_path / "valid.h5", "w") as dst:
+    raw = {k: src[k][()][rows] for k in src}
+    for k, v in raw.items():
+      dst[k] = v
+  return tmp_path, raw
+
+
+def head_size(box):
+  return 0.6 * np.linalg.norm(box[2:] - box[:2])
+
+
+def test_h5_parsing_is_zero_based_with_missing_joints_and_official_head_sizes(few_valid_h5):
+  manual, raw = few_valid_h5
+  people = mpii.load_h5(manual / "valid.h5")
+  assert len(people) == 6
+  assert [int(p.visible.sum()) for p in people] == [16, 16, 14, 14, 16, 16]
+  n, t = skeleton.JOINT_INDEX["upper_neck"], skeleton.JOINT_INDEX["head_top"]
+  for p, part, center, norm, name in zip(people, raw["part"], raw["center"], raw["normalize"],
+                                         raw["imgname"]):
+    labelled = ~(part == 0).all(axis=1)
+    np.testing.assert_array_equal(p.visible, labelled)
+    np.testing.assert_allclose(p.joints[labelled], part[labelled] - 1)
+    assert (p.joints[~labelled] == 0).all()
+    np.testing.assert_allclose(p.center, center - 1)
+    assert p.image == name.decode()
+    assert head_size(p.head_box.astype(float)) == pytest.approx(norm, rel=1e-5)
+    np.testing.assert_allclose((p.head_box[:2] + p.head_box[2:]) / 2,
+                               (p.joints[n] + p.joints[t]) / 2, atol=1e-3)
+  assert mpii._find_annotations(manual) == {"train": None, "validation": manual / "valid.h5"}
+
+
+def test_h5_people_without_images_are_skipped_with_a_count(few_valid_h5, caplog):
+  manual, _ = few_valid_h5
+  with caplog.at_level(logging.WARNING):
+    records = list(mpii.generate_records(mpii.load_h5(manual / "valid.h5"), manual, 256))
+  assert records == [] and "6 (missing image)" in caplog.text
+
+
+def test_the_whole_valid_h5_is_the_standard_split(few_valid_h5):
+  import h5py  # a core dependency: no skip
+  people = mpii.load_h5(MPII_VAL / "valid.h5")
+  with h5py.File(MPII_VAL / "valid.h5", "r") as f:
+    normalize = f["normalize"][()]
+  assert len(people) == 2958 and sum(int(p.visible.sum()) for p in people) == 44240
+  sizes = np.array([head_size(p.head_box.astype(float)) for p in people])
+  np.testing.assert_allclose(sizes, normalize, rtol=1e-5)
+
+
+def test_bad_h5_is_a_clear_error(tmp_path):
+  import h5py  # a core dependency: no skip
+  with h5py.File(tmp_path / "valid.h5", "w") as f:
+    f["part"] = np.zeros((2, 16, 2))
+  with pytest.raises(ValueError, match="valid.h5.*needs part, center, scale"):
+    mpii.load_h5(tmp_path / "valid.h5")

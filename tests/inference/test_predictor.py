@@ -137,3 +137,23 @@ def test_center_and_scale_crop_as_in_training(workdir):
   np.testing.assert_allclose(by_centre["keypoints"], by_box["keypoints"], atol=1e-3)
   with pytest.raises(ValueError, match="center and scale together"):
     pred(image, center=(1.0, 2.0))
+
+
+def test_predict_writes_the_mpii_submission_file(workdir, tmp_path):
+  """People given by centre and scale (as the official test annolist has them), written as
+  the 1-based pos_pred_src (16, 2, N) that the MPII evaluation and `msposejax score` read."""
+  import scipy.io
+  from msposejax.data import mpii
+  from msposejax.inference.predict_files import predict_files
+  people = mpii.load_json(SAMPLE / "test_mpii.json")
+  boxes = {}
+  for p in people:
+    boxes.setdefault(p.image, []).append({"center": p.center.tolist(), "scale": p.scale})
+  (tmp_path / "boxes.json").write_text(json.dumps(boxes))
+  predictor = Predictor.from_checkpoint(workdir)
+  out = predict_files(predictor, [str(SAMPLE)], str(tmp_path / "out"),
+                      str(tmp_path / "boxes.json"), submission=str(tmp_path / "sub.mat"))
+  pos = scipy.io.loadmat(str(tmp_path / "sub.mat"))["pos_pred_src"]
+  assert pos.shape == (16, 2, len(people))
+  ours = np.asarray([q["keypoints"] for entries in out["images"].values() for q in entries])
+  np.testing.assert_allclose(pos.transpose(2, 0, 1), ours + 1.0, atol=0.01)
