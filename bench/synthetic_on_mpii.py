@@ -20,7 +20,7 @@ from PIL import Image
 
 from msposejax.data import mpii
 from msposejax.evaluation.pckh import head_size_from_box, pckh
-from msposejax.inference.draw import draw_skeleton, grid
+from msposejax.inference.draw import draw_skeleton, grid, thumbnail
 from msposejax.inference.predictor import Predictor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,14 +28,6 @@ _CHECKPOINT = flags.DEFINE_string("checkpoint", "runs/quickstart", "workdir or s
 _DATA = flags.DEFINE_string("data", os.path.join(REPO, "tests", "fixtures", "mpii_sample"),
                             "folder with test_mpii.json and the images")
 _OUT = flags.DEFINE_string("out", "docs/images/synthetic_model_on_mpii_sample.png", "PNG")
-
-
-def _thumb(image: np.ndarray, side: int = 320) -> np.ndarray:
-  im = Image.fromarray(image)
-  im.thumbnail((side, side))
-  canvas = np.zeros((side, side, 3), np.uint8)
-  canvas[:im.height, :im.width] = np.asarray(im)
-  return canvas
 
 
 def main(argv):
@@ -67,9 +59,9 @@ def main(argv):
     offset = np.array([x0, y0])
     width = max(2, int(side / 120))
     labelled = np.where(person.visible[:, None], person.joints, np.nan)  # NaN: not drawn
-    tiles.append(_thumb(draw_skeleton(crop, labelled - offset, width=width)))
-    tiles.append(_thumb(draw_skeleton(crop, result["keypoints"] - offset, result["scores"],
-                                      width=width)))
+    tiles.append(thumbnail(draw_skeleton(crop, labelled - offset, width=width), 320))
+    tiles.append(thumbnail(draw_skeleton(crop, result["keypoints"] - offset, result["scores"],
+                                         width=width), 320))
   Image.fromarray(grid(tiles, columns=4)).save(_OUT.value)
   print(f"wrote {_OUT.value}")
 

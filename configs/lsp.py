@@ -1,6 +1,6 @@
 """The paper-sized model (8 stacks, 256 px, MSS + MSR) on LSP-extended, for a GPU or TPU.
 
-Command (LSP-extended's joints.mat + images/ in DIR):
+Command: (LSP-extended's joints.mat + images/ in DIR)
   msposejax train --config configs/lsp.py --config.data.manual_dir=DIR --workdir runs/lsp
 Result: not measured (no accelerator has run it yet).
 """

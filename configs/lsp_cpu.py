@@ -1,9 +1,11 @@
 """LSP-extended on a 2-core CPU: a small MSS + MSR model trained on 8,550 real photos.
 
-Command (LSP-extended's joints.mat + images/ in DIR; data preparation included):
+Command: (LSP-extended's joints.mat + images/ in DIR; data preparation included)
   msposejax train --config configs/lsp_cpu.py --config.data.manual_dir=DIR --workdir runs/lsp_cpu
-Result: see README "Real photographs" and docs/real_photos.md (PCK@0.2 on the 950
-validation people, flip test; learning curve and what limits it).
+Result (2-core CPU dev machine, 2026-12-01, empty TFDS folder, the 9,500 photos of
+../shared/data/lspet): 53.5 min end to end, PCK@0.2 = 42.65% (torso, flip test) on the 670
+of the 950 validation people that have a torso; underfits after 7.3 epochs
+(docs/real_photos.md: learning curve, what limits it).
 """
 
 from msposejax.config_files import load_sibling
