@@ -23,8 +23,8 @@ def lsp_tiny(root, manual):
     cfg.data.manual_dir = str(manual)
     cfg.data.tfds_data_dir = str(root / "tfds")
     cfg.data.worker_count = 0
-    cfg.batch_size = 4
-    cfg.eval_batch_size = 4
+    cfg.batch_size = 8            # divisible by the 8 fake test devices
+    cfg.eval_batch_size = 8
     cfg.total_steps = 2
     cfg.log_every = 1
     cfg.num_visualize = 2
