@@ -103,7 +103,7 @@ def load_h5(path: str | pathlib.Path) -> list[Person]:
   """
   path = pathlib.Path(path)
   try:
-    import h5py  # pylint: disable=g-import-not-at-top  (optional: only .h5 annotations need it)
+    import h5py  # pylint: disable=g-import-not-at-top  (deferred: only .h5 annotations need it)
   except ImportError as e:
     raise ImportError(f"reading {path} needs h5py: pip install h5py") from e
   try:
@@ -235,7 +235,7 @@ class MpiiHumanPose(tfds.core.GeneratorBasedBuilder):
                        images directly in manual_dir;
     train.json, valid.json   annotations in the common JSON format (22246 / 2958 people,
                        the standard split), optionally with "head_box" per person; or
-    train.h5, valid.h5       the same split as the hourglass code's annotations (needs h5py;
+    train.h5, valid.h5       the same split as the hourglass code's annotations (HDF5;
                        validation head sizes are then the official ones); or
     mpii_human_pose_v1_u12_1.mat   the official annotations, when you have only these (all
                        annotated training people go to `train`; there is no validation).

@@ -47,7 +47,7 @@ class GroundTruth:
 
 def _h5py():
   try:
-    import h5py  # pylint: disable=g-import-not-at-top  (optional: only .h5 files need it)
+    import h5py  # pylint: disable=g-import-not-at-top  (deferred: only .h5 files need it)
   except ImportError as e:
     raise ImportError("reading .h5 files needs h5py: pip install h5py") from e
   return h5py
