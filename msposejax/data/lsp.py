@@ -33,11 +33,12 @@ import tensorflow_datasets as tfds
 
 from msposejax import skeleton
 from msposejax.data import features as features_lib
-from msposejax.data.mpii import Person, crop_record
+from msposejax.data.mpii import Person, crop_record, derived_head_box
 
 _log = logging.getLogger(__name__)
 K = skeleton.LSP.num_joints
 SCALE_MARGIN = 1.1          # person scale = SCALE_MARGIN × joint extent / 200
+NECK_TOP = (skeleton.LSP.joint_index["neck"], skeleton.LSP.joint_index["head_top"])
 SMALL_EXTENT = 90.0         # "scale_small": joints span fewer original px than this
 
 
@@ -103,18 +104,6 @@ def person_box(joints: np.ndarray, labelled: np.ndarray) -> tuple[np.ndarray, fl
   return (lo + hi) / 2, SCALE_MARGIN * extent / 200.0, extent
 
 
-def head_box(joints: np.ndarray, labelled: np.ndarray, scale: float) -> np.ndarray:
-  """A square on the neck–head-top segment with side ‖head_top − neck‖ (as MPII's derived head
-  box), else of side 0.2 × 200·scale at the top of the joints: stored for PCKh-style use only;
-  LSP's own metric normalises by the torso."""
-  n, t = skeleton.LSP.joint_index["neck"], skeleton.LSP.joint_index["head_top"]
-  if labelled[n] and labelled[t] and np.linalg.norm(joints[t] - joints[n]) > 1:
-    mid, side = (joints[n] + joints[t]) / 2, float(np.linalg.norm(joints[t] - joints[n]))
-  else:
-    mid, side = joints[labelled].min(axis=0), 40.0 * scale
-  return np.concatenate([mid - side / 2, mid + side / 2]).astype(np.float32)
-
-
 def split_indices(kind: str, num_images: int) -> dict[str, list[int]]:
   """0-based image indices of each split (see the module docstring)."""
   if kind == "original":
@@ -150,7 +139,8 @@ def generate_records(ann: LspAnnotations, indices: list[int], images: pathlib.Pa
     joints = ann.joints[i]
     center, scale, extent = person_box(joints, labelled)
     person = Person(image=name, joints=joints, visible=labelled, center=center, scale=scale,
-                    head_box=head_box(joints, labelled, scale))
+                    # Stored for PCKh-style use only; LSP's own metric uses the torso.
+                    head_box=derived_head_box(joints, labelled, scale, NECK_TOP))
     try:
       record = crop_record(pixels, person, max_input_size, center_shift=0.0)
     except ValueError as e:

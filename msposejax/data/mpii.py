@@ -46,11 +46,13 @@ def to_matlab_base(xy: np.ndarray) -> np.ndarray:
   return np.asarray(xy) + 1.0
 
 
-def derived_head_box(joints: np.ndarray, visible: np.ndarray, scale: float) -> np.ndarray:
-  """Head box when the source has none: a square on the upper_neck–head_top segment with side
-  ‖head_top − upper_neck‖ (so h = 0.6·√2·that length), or, with either joint unlabelled, a
-  square of side 0.2 × person height (200·scale)."""
-  n, t = skeleton.JOINT_INDEX["upper_neck"], skeleton.JOINT_INDEX["head_top"]
+def derived_head_box(joints: np.ndarray, visible: np.ndarray, scale: float,
+                     neck_top: tuple[int, int] | None = None) -> np.ndarray:
+  """Head box when the source has none: a square on the neck–head_top segment with side
+  ‖head_top − neck‖ (so h = 0.6·√2·that length), or, with either joint unlabelled, a
+  square of side 0.2 × person height (200·scale). `neck_top`: the (neck, head top) joint
+  indices; default MPII's (upper_neck, head_top)."""
+  n, t = neck_top or (skeleton.JOINT_INDEX["upper_neck"], skeleton.JOINT_INDEX["head_top"])
   if visible[n] and visible[t] and np.linalg.norm(joints[t] - joints[n]) > 1:
     mid, side = (joints[n] + joints[t]) / 2, float(np.linalg.norm(joints[t] - joints[n]))
   else:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from msposejax import skeleton
+from msposejax.evaluation.pckh import format_table as pck_table, head_size_from_box
 
 JOINT_NAMES: tuple[str, ...] = skeleton.MPII.joint_names
 K = skeleton.MPII.num_joints
@@ -29,7 +30,6 @@ PARTS: dict[str, tuple[int, ...]] = dict(skeleton.MPII.parts)
 MEAN_EXCLUDED: tuple[int, ...] = skeleton.MPII.mean_excluded
 FLIP_PERMUTATION: tuple[int, ...] = skeleton.MPII.flip_permutation()
 
-SC_BIAS = 0.6  # h = 0.6 × head-box diagonal (the official normaliser)
 THRESHOLDS = (0.5, 0.2)  # the rows of the printed table
 MEAN_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)  # the Mean at each, printed under the table
 ORDER_MARGIN = 0.20  # another joint order 20 points better than the file's means a wrong order
@@ -48,7 +48,7 @@ OTHER_ORDERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def head_sizes(headboxes: np.ndarray) -> np.ndarray:
-  """Official normaliser h = SC_BIAS · ‖corner₂ − corner₁‖.
+  """Official normaliser h = 0.6 · ‖corner₂ − corner₁‖ (`pckh.head_size_from_box`).
 
   Args:
     headboxes: (N, 2, 2) head boxes, [person, corner, (x, y)].
@@ -59,7 +59,7 @@ def head_sizes(headboxes: np.ndarray) -> np.ndarray:
   headboxes = np.asarray(headboxes, np.float64)
   if headboxes.ndim != 3 or headboxes.shape[1:] != (2, 2):
     raise ValueError(f"head boxes must be (N, 2, 2), got {headboxes.shape}")
-  return SC_BIAS * np.linalg.norm(headboxes[:, 1] - headboxes[:, 0], axis=1)
+  return head_size_from_box(headboxes.reshape(-1, 4))  # [x1, y1, x2, y2] per person
 
 
 def _check(pred: np.ndarray, gt: np.ndarray, missing: np.ndarray, head_size: np.ndarray
@@ -98,7 +98,7 @@ def official_pckh(pred: np.ndarray, gt: np.ndarray, missing: np.ndarray,
     pred: (N, K, 2) predictions, same index base as gt.
     gt: (N, K, 2) ground truth.
     missing: (N, K) bool, the official `jnt_missing` (True: the joint does not count).
-    head_size: (N,) h, already SC_BIAS × head-box diagonal.
+    head_size: (N,) h, already 0.6 × head-box diagonal.
     threshold: t in "error < t·h".
 
   Returns:
@@ -168,12 +168,7 @@ def mean_offset(pred: np.ndarray, gt: np.ndarray, missing: np.ndarray,
 
 def format_table(results: list[dict[str, Any]], means: dict[float, float] | None = None) -> str:
   """The usual per-part table in percent, one row per result, then the Mean per threshold."""
-  names = list(PARTS) + ["Mean"]
-  lines = ["PCKh   | " + " | ".join(f"{p:>8}" for p in names)]
-  lines.append("-" * len(lines[0]))
-  for res in results:
-    values = [res["part"][p] for p in PARTS] + [res["mean"]]
-    lines.append(f"@{res['threshold']:<5} | " + " | ".join(f"{100 * v:8.2f}" for v in values))
+  table = pck_table(results, "PCKh")
   if means:
-    lines.append("Mean   | " + "   ".join(f"@{t:g}: {100 * v:.2f}" for t, v in means.items()))
-  return "\n".join(lines)
+    table += "\nMean   | " + "   ".join(f"@{t:g}: {100 * v:.2f}" for t, v in means.items())
+  return table
