@@ -23,6 +23,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.mss = True          # multi-scale supervision heads (DESIGN §2)
   config.model.msr = True          # multi-scale regression network (DESIGN §2)
   config.model.msr_upsample = "bilinear"  # how MSR-net resizes coarse heatmaps
+  config.model.msr_residual = False  # final = last stack's heatmaps + MSR-net's correction
   config.model.stem_features = (64, 128)  # stem conv7×7 and residual widths (Newell's)
   config.model.remat = False       # rematerialise stacks: less memory, more compute
   config.model.dtype = "float32"   # compute dtype: float32 | bfloat16 (params stay f32)
@@ -36,6 +37,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.final = "structure"         # MSR-net output: mse | structure
   config.loss.structure_alpha = 0.5       # α of the neighbour-group term (DESIGN §3)
   config.loss.scale_weights = (1.0, 1.0, 1.0, 1.0)  # λ_r, full resolution first
+  # Scale λ_r by L0(full)/L0(r), the zero-prediction losses, so every resolution has the same
+  # say at the start (losses.total.scale_weights); False: the raw λ_r (before 2026-12).
+  config.loss.balance_scales = True
   config.loss.msr_weight = 1.0
 
   # Input pipeline (msposejax.data): TFDS dataset read with grain.
@@ -49,6 +53,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.eval_split = "validation"
   config.data.scale_factor = 1.25     # crop side = 200·scale·1.25 (DESIGN §1)
   config.data.center_shift = 0.0      # move the centre down by this many px per unit scale
+  # Examples of the seed's training stream to skip; -1 = auto: 0 from scratch, and with
+  # init_from all examples the source run (and its ancestors) drew, so a stage sees new data.
+  config.data.stream_start = -1
   config.data.worker_count = 2        # grain worker processes per host (0 = in-process)
   config.data.augment = ml_collections.ConfigDict()
   config.data.augment.scale_min = 0.75

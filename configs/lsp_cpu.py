@@ -11,17 +11,22 @@ of the 950 validation people that have a torso; underfits after 7.3 epochs
 from msposejax.config_files import load_sibling
 
 
-def get_config():
-  config = load_sibling(__file__, "quickstart").get_config()
+def use_lsp_data(config):
+  """LSP-extended settings shared by the LSP configs (and the ablation on real photos)."""
   config.data.dataset = "lsp/extended"
   config.model.num_joints = 14
-  config.model.features = 64
-  config.model.stem_features = (32, 64)
   # Real people in sports poses: the paper's rotation range, a wider scale range.
   config.data.augment.rotation = 30.0
   config.data.augment.rotation_prob = 0.5
   config.data.augment.scale_min = 0.75
   config.data.augment.scale_max = 1.25
+  return config
+
+
+def get_config():
+  config = use_lsp_data(load_sibling(__file__, "quickstart").get_config())
+  config.model.features = 64
+  config.model.stem_features = (32, 64)
   config.optimizer.learning_rate = 2e-3
   config.optimizer.warmup_steps = 100
   config.total_steps = 3900

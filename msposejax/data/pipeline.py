@@ -13,6 +13,7 @@ import os
 import grain.python as grain
 import jax
 import ml_collections
+import numpy as np
 import tensorflow_datasets as tfds
 
 from msposejax.data.transforms import EvalTransform, TrainTransform
@@ -79,15 +80,57 @@ def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: boo
   return b.as_data_source(split=split)
 
 
-def train_loader(config: ml_collections.ConfigDict, source=None) -> grain.DataLoader:
-  """Endless, shuffled, augmented batches of config.batch_size / process_count per process."""
+def stream_seed(seed: int) -> int:
+  """The 32-bit seed of the training stream for `config.seed`.
+
+  grain gives example i the generator Philox(seed + i), so the raw seeds s and s + 1 would
+  draw the same augmentations shifted by one example; hashing the seed first makes the
+  streams of different seeds unrelated.
+  """
+  return int(np.random.SeedSequence(int(seed)).generate_state(1, np.uint32)[0])
+
+
+class _StartAt:
+  """A sampler that begins `start` records into another (the stream a later stage continues).
+
+  Indices are global (over all processes), as grain's samplers count them.
+  """
+
+  def __init__(self, sampler: grain.IndexSampler, start: int):
+    self._sampler = sampler
+    self._start = int(start)
+    self._shard_options = sampler._shard_options  # pylint: disable=protected-access
+
+  def __len__(self) -> int:
+    return len(self._sampler) - self._start
+
+  def __getitem__(self, index: int):
+    return self._sampler[index + self._start]
+
+  def __repr__(self) -> str:  # grain checks it on restore: a resumed run keeps its start
+    return f"StartAt(start={self._start}, {self._sampler!r})"
+
+
+def train_loader(config: ml_collections.ConfigDict, source=None,
+                 start: int = 0) -> grain.DataLoader:
+  """Endless, shuffled, augmented batches of config.batch_size / process_count per process.
+
+  Args:
+    config: the run's config (seed, batch size, transforms).
+    source: the train split (default: opened from the config).
+    start: examples of the seed's stream to skip (global count). A stage started with
+      `init_from` passes the examples its ancestors drew, so it continues the stream on new
+      examples and new augmentations instead of replaying the first ones.
+  """
   source = source if source is not None else open_source(config, config.data.train_split)
   per_process = config.batch_size // jax.process_count()
   shard = grain.ShardOptions(shard_index=jax.process_index(), shard_count=jax.process_count(),
                              drop_remainder=True)
   sampler = grain.IndexSampler(num_records=len(source), shard_options=shard, shuffle=True,
-                               num_epochs=None, seed=config.seed)
-  return grain.DataLoader(data_source=source, sampler=sampler,
+                               num_epochs=None, seed=stream_seed(config.seed))
+  if start:
+    sampler = _StartAt(sampler, start)
+  return grain.DataLoader(data_source=source, sampler=sampler, shard_options=shard,
                           operations=[TrainTransform(config),
                                       grain.Batch(per_process, drop_remainder=True)],
                           worker_count=config.data.worker_count)

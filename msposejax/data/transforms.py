@@ -15,19 +15,12 @@ import ml_collections
 import numpy as np
 
 from msposejax import skeleton
-from msposejax.codecs.heatmap import render_multiscale
+from msposejax.codecs.heatmap import render_multiscale, target_resolutions
 from msposejax.data import augment, geometry, keypoint_masking
 from msposejax.data.features import decode_pil
 from msposejax.evaluation.pckh import head_size_from_box, torso_size
 
 _log = logging.getLogger(__name__)
-
-
-def target_resolutions(config: ml_collections.ConfigDict) -> tuple[tuple[int, float], ...]:
-  """(resolution, σ) of every heatmap the model predicts, full resolution first."""
-  full = config.input_size // 4
-  levels = config.model.depth if config.model.mss else 1
-  return tuple((full // 2**l, float(config.targets.sigma_per_scale[l])) for l in range(levels))
 
 
 def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.ConfigDict):

@@ -27,6 +27,9 @@ class PoseNet(nn.Module):
     mss: multi-scale supervision heads on every stack.
     msr: multi-scale regression network after the last stack.
     msr_upsample: "bilinear" or "nearest" for MSR-net's resizing of coarse heatmaps.
+    msr_residual: final = the last stack's full-resolution heatmaps + MSR-net's output (a
+      correction that starts near zero), instead of MSR-net's output alone, so a stage that
+      adds MSR-net to a trained MSS model starts from what that model already predicts.
     stem_features: channels of the stem's 7×7 conv and of its residuals before the last
       (Newell: 64, 128); smaller values make cheap models for CPU runs.
     remat: rematerialise each stack in the backward pass (memory for compute).
@@ -35,8 +38,8 @@ class PoseNet(nn.Module):
   `__call__(images, train)`:
     images: (B, H, W, 3) float in [0, 1]; H and W divisible by 4·2^depth.
     Returns {"stacks": tuple over stacks of {resolution r: (B, r, r, K)},
-             "final": (B, H/4, W/4, K)} where final is MSR-net's output, or the last
-    stack's full-resolution heatmaps when msr is off.
+             "final": (B, H/4, W/4, K)} where final is MSR-net's output (plus the last
+    stack's full-resolution heatmaps with msr_residual), or those heatmaps when msr is off.
   """
   num_stacks: int = 8
   features: int = 256
@@ -45,6 +48,7 @@ class PoseNet(nn.Module):
   mss: bool = True
   msr: bool = True
   msr_upsample: str = "bilinear"
+  msr_residual: bool = False
   stem_features: tuple[int, int] = (64, 128)
   remat: bool = False
   dtype: Dtype = jnp.float32
@@ -80,11 +84,14 @@ class PoseNet(nn.Module):
       x, heatmaps, feat = stack(x, train)
       stacks.append(heatmaps)
 
+    last = stacks[-1][max(stacks[-1])]
     if self.msr:
       final = MSRNet(self.depth, self.features, self.num_joints, self.msr_upsample,
                      self.dtype, name="msr")(stacks[-1], feat, train)
+      if self.msr_residual:
+        final = last + final
     else:
-      final = stacks[-1][max(stacks[-1])]
+      final = last
     return {"stacks": tuple(stacks), "final": final}
 
 
@@ -96,5 +103,7 @@ def pose_net_from_config(model_config: ml_collections.ConfigDict) -> PoseNet:
                  depth=model_config.depth, num_joints=model_config.num_joints,
                  mss=model_config.mss, msr=model_config.msr,
                  msr_upsample=model_config.msr_upsample,
+                 # Checkpoints saved before the field existed have the plain form.
+                 msr_residual=bool(model_config.get("msr_residual", False)),
                  stem_features=tuple(model_config.stem_features), remat=model_config.remat,
                  dtype=DTYPES[model_config.dtype])

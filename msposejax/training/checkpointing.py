@@ -66,6 +66,11 @@ def saved_config(mngr: ocp.CheckpointManager, step: int) -> ml_collections.Confi
   return ml_collections.ConfigDict(restored["config"])
 
 
+# Model fields added after checkpoints were first written: a checkpoint without one has the
+# value given here.
+_ADDED_MODEL_FIELDS = {"msr_residual": False}
+
+
 def check_same_model(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
                      where: str) -> None:
   """Raises ValueError naming each model/input field in which two configs differ."""
@@ -73,7 +78,7 @@ def check_same_model(saved: ml_collections.ConfigDict, config: ml_collections.Co
   for section in ("model",):
     mine, theirs = config[section].to_dict(), saved[section].to_dict()
     for key in sorted(set(mine) | set(theirs)):
-      a, b = mine.get(key), theirs.get(key)
+      a, b = mine.get(key), theirs.get(key, _ADDED_MODEL_FIELDS.get(key))
       if key != "remat" and key != "dtype" and (list(a) if isinstance(a, tuple) else a) != b:
         diffs.append(f"{section}.{key}: checkpoint {b!r} vs config {a!r}")
   if saved.get("input_size") != config.input_size:
@@ -116,6 +121,25 @@ def resolve(path: str | os.PathLike, prefer_best: bool = True) -> tuple[epath.Pa
   if step is None:
     raise FileNotFoundError(f"{path / CHECKPOINT_DIR} holds no checkpoint")
   return path, step
+
+
+def stream_start(config: ml_collections.ConfigDict) -> int:
+  """Examples of the training stream a run skips (`config.data.stream_start`, resolved).
+
+  -1 (the default) means: none for a run from scratch, and for a run with `init_from` all
+  that its source drew, its own ancestors' included, so every stage of a staged recipe sees
+  new examples with new augmentations, exactly those a single run of the same total length
+  would have drawn next.
+  """
+  start = int(config.data.stream_start)
+  if start >= 0:
+    return start
+  if not config.init_from:
+    return 0
+  src_dir, step = resolve(config.init_from)
+  src = saved_config(manager(src_dir, read_only=True), step)
+  before = max(int(src.get("data", {}).get("stream_start", 0)), 0)  # older checkpoints: 0
+  return before + step * int(src.batch_size)
 
 
 def load_partial(target: dict, source: dict) -> tuple[dict, list[str], list[str]]:

@@ -18,10 +18,10 @@ from PIL import Image
 from msposejax import skeleton
 from msposejax.config_checks import validate_config
 from msposejax.data import pipeline
-from msposejax.data.transforms import target_resolutions
+from msposejax.codecs.heatmap import target_resolutions
 from msposejax.evaluation.pckh import format_table
 from msposejax.inference.draw import draw_skeleton, grid
-from msposejax.losses.total import make_loss_fn
+from msposejax.losses.total import loss_shares, make_loss_fn, scale_weights
 from msposejax.models import pose_net_from_config
 from msposejax.training import checkpointing, evaluator, sharding
 from msposejax.training.metric_writer import MetricWriter
@@ -124,6 +124,15 @@ class Trainer:
     return report
 
 
+def _share_line(terms: dict[str, Any], config: ml_collections.ConfigDict) -> str:
+  """Each scale's part of the first step's loss: a user sees which head drives training."""
+  shares = loss_shares({k: v for k, v in terms.items() if k.startswith("loss/")},
+                       scale_weights(config))
+  how = "balanced λ_r" if config.loss.balance_scales else "raw λ_r"
+  return (f"loss at step 1 by scale ({how}, all stacks): "
+          + " · ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
+
+
 def _summary(report: dict[str, Any]) -> dict[str, float]:
   out = {}
   for key, res in report.items():
@@ -165,14 +174,29 @@ class _Preemption:
     signal.signal(signal.SIGTERM, self._previous)
 
 
+def _with_stream_start(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A copy of the config whose data.stream_start is resolved (it is saved with every
+  checkpoint, so a later stage started from this run knows where the stream stands)."""
+  start = checkpointing.stream_start(config)
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    config.data.stream_start = start
+  config.lock()
+  if start:
+    print(f"data: continuing the seed's training stream at example {start}")
+  return config
+
+
 def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict[str, Any]:
   """Trains (resuming from the workdir's latest checkpoint), evaluates, writes the results."""
   t_start = time.time()
+  validate_config(config)
+  config = _with_stream_start(config)
   trainer = Trainer(config, workdir)
   workdir = trainer.workdir
   workdir.mkdir(parents=True, exist_ok=True)
   mngr = checkpointing.manager(workdir, config)
-  loader = pipeline.train_loader(config)
+  loader = pipeline.train_loader(config, start=config.data.stream_start)
   iterator = iter(loader)
   latest = mngr.latest_step()
   if latest is not None:
@@ -203,6 +227,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
       state, metrics = train_step(state, batch)
       pending.append(metrics)
       done = step + 1
+      if step == start:
+        print(_share_line(jax.device_get(metrics), config))
       if done % config.log_every == 0 or done == total:
         host = jax.device_get(pending)
         pending = []

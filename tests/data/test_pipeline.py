@@ -57,6 +57,29 @@ def test_resume_from_iterator_state_gives_the_same_batches(cfg):
     jax.tree.map(np.testing.assert_array_equal, got, want)
 
 
+def test_a_later_start_continues_the_stream_on_new_examples(cfg):
+  stream = iter(pipeline.train_loader(cfg))
+  batches = [next(stream) for _ in range(3)]
+  later = next(iter(pipeline.train_loader(cfg, start=2 * cfg.batch_size)))
+  jax.tree.map(np.testing.assert_array_equal, later, batches[2])
+  assert not np.array_equal(later["image"], batches[0]["image"])
+
+
+def test_neighbouring_seeds_do_not_share_a_shifted_augmentation_stream():
+  import grain.python as grain
+  shard = grain.ShardOptions(shard_index=0, shard_count=1)
+
+  def draws(seed):
+    sampler = grain.IndexSampler(num_records=50, shard_options=shard, shuffle=True,
+                                 num_epochs=None, seed=seed)
+    return [sampler[i].rng.random() for i in range(20)]
+
+  # grain's generator of example i is Philox(seed + i): raw seeds 0 and 1 are one example apart.
+  assert draws(0)[1:] == draws(1)[:-1]
+  a, b = draws(pipeline.stream_seed(0)), draws(pipeline.stream_seed(1))
+  assert not set(a) & set(b)
+
+
 def test_same_seed_same_example_and_joints_leaving_the_crop_get_weight_zero(cfg):
   rec = record(3)
   a = transforms.train_example(rec, np.random.default_rng(5), cfg)

@@ -111,6 +111,7 @@ def test_total_loss_sums_named_terms(tiny_config):
   weights = np.ones((2, 16), np.float32)
   with cfg.unlocked():
     cfg.loss.scale_weights = (1.0, 0.5)
+    cfg.loss.balance_scales = False
     cfg.loss.intermediate = "mse"
   total, terms = jax.jit(make_loss_fn(cfg))(outputs, targets, weights)
   assert set(terms) == {"loss/stack0_r16", "loss/stack0_r8", "loss/stack1_r16",
@@ -122,3 +123,35 @@ def test_total_loss_sums_named_terms(tiny_config):
   expected += numpy_structure(outputs["final"], targets[16], weights, 0.5)
   np.testing.assert_allclose(total, expected, rtol=1e-5)
   np.testing.assert_allclose(terms["loss/total"], total)
+
+
+@pytest.mark.parametrize("kind", ["mse", "structure"])
+def test_balanced_scale_weights_give_every_scale_the_same_say(kind):
+  from msposejax.config_files import load_config
+  from msposejax.losses.total import loss_shares, scale_weights, zero_prediction_losses
+  from tests.conftest import REPO
+  cfg = load_config(REPO / "configs" / "default.py")  # 64/32/16/8 px maps, sigma 1
+  with cfg.unlocked():
+    cfg.loss.intermediate = kind
+    cfg.targets.sigma_per_scale = (2.0, 1.5, 1.0, 1.0)
+    cfg.loss.scale_weights = (1.0, 1.0, 0.5, 1.0)
+  lam = scale_weights(cfg)
+  # A Gaussian exp(-d²/2σ²) has Σ G² ≈ πσ² on a grid of σ ≥ 1, so a zero prediction costs
+  # πσ²/r² per pixel in the MSE (mean over the map) and √(πσ²)·const in the structure loss.
+  sigma = dict(zip((64, 32, 16, 8), cfg.targets.sigma_per_scale))
+  raw = dict(zip((64, 32, 16, 8), cfg.loss.scale_weights))
+  zero = ({r: s**2 / r**2 for r, s in sigma.items()} if kind == "mse" else dict(sigma))
+  for r in (64, 32, 16, 8):
+    np.testing.assert_allclose(lam[r], raw[r] * zero[64] / zero[r], rtol=2e-3)
+  # Unbalanced, the 8-px head would take most of a zero prediction's loss.
+  z = zero_prediction_losses(cfg)
+  shares = loss_shares({**{f"loss/stack0_r{r}": z[r] for r in z},
+                        "loss/total": sum(lam[r] * z[r] for r in z)}, lam)
+  expected = np.array([raw[r] for r in (64, 32, 16, 8)]) / sum(raw.values())
+  np.testing.assert_allclose([shares[f"r{r}"] for r in (64, 32, 16, 8)], expected, rtol=1e-5)
+  with cfg.unlocked():
+    cfg.loss.balance_scales = False
+  assert scale_weights(cfg) == raw
+  if kind == "mse":
+    raw_shares = np.array([z[r] * raw[r] for r in (64, 32, 16, 8)])
+    assert raw_shares[-1] / raw_shares.sum() > 0.6

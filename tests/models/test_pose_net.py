@@ -85,6 +85,31 @@ def test_newell_final_is_last_stack_full_resolution_heatmap():
   np.testing.assert_array_equal(out["final"], out["stacks"][-1][16])
 
 
+def test_residual_msr_adds_its_correction_to_the_last_stack_and_has_no_new_parameters():
+  images = jax.random.uniform(jax.random.key(1), (1, 64, 64, 3))
+  plain = PoseNet(num_stacks=2, features=16, depth=2, msr=True)
+  residual = PoseNet(num_stacks=2, features=16, depth=2, msr=True, msr_residual=True)
+  variables = plain.init(jax.random.key(0), images)
+  assert jax.tree.structure(residual.init(jax.random.key(0), images)) == \
+      jax.tree.structure(variables)
+  a, b = plain.apply(variables, images), residual.apply(variables, images)
+  np.testing.assert_allclose(b["final"], a["final"] + a["stacks"][-1][16], rtol=1e-6, atol=1e-7)
+  # With MSR-net's output conv at zero the residual form predicts the last stack's heatmaps.
+  zeroed = jax.tree_util.tree_map_with_path(
+      lambda path, x: jnp.zeros_like(x) if "'msr'" in str(path) and "'out'" in str(path) else x,
+      variables)
+  out = residual.apply(zeroed, images)
+  np.testing.assert_array_equal(out["final"], out["stacks"][-1][16])
+
+
+def test_a_model_config_from_before_msr_residual_builds_the_plain_form(tiny_config):
+  from msposejax.models import pose_net_from_config
+  model_config = tiny_config.model.to_dict()
+  del model_config["msr_residual"]
+  import ml_collections
+  assert pose_net_from_config(ml_collections.ConfigDict(model_config)).msr_residual is False
+
+
 def test_bfloat16_compute_keeps_float32_params_and_outputs():
   model = PoseNet(num_stacks=1, features=16, depth=2, dtype=jnp.bfloat16)
   images = jax.random.uniform(jax.random.key(1), (2, 64, 64, 3))

@@ -25,6 +25,14 @@ def test_stage2_initialises_from_stage1_and_reports_new_modules(tmp_path, tfds_d
   np.testing.assert_array_equal(state.params["stack1"]["out"]["conv"]["kernel"],
                                 src.params["stack1"]["out"]["conv"]["kernel"])
   assert "msr" in state.params and int(state.step) == 0
+  # Each stage continues the seed's stream after all that its ancestors drew (batch 8).
+  assert checkpointing.stream_start(stage2) == 2 * 8
+  train(stage2, tmp_path / "stage2")
+  stage3 = small_config(tfds_dir, total_steps=1, init_from=str(tmp_path / "stage2"))
+  assert checkpointing.stream_start(stage3) == 2 * 8 + 1 * 8
+  with stage3.unlocked():
+    stage3.data.stream_start = 5
+  assert checkpointing.stream_start(stage3) == 5
 
 
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_state(tmp_path, tfds_dir):
