@@ -1,4 +1,4 @@
-"""Validation of a config's choice fields, so a bad value fails before anything is built."""
+"""Validation of a config's fields, so a bad value fails in one line before anything is built."""
 
 from __future__ import annotations
 
@@ -37,3 +37,60 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if len(config[section][name]) < scales:
       raise ValueError(f"config.{field} has {len(config[section][name])} entries; the model "
                        f"predicts {scales} resolution(s)")
+  _check_ranges(config)
+
+
+def get_field(config: ml_collections.ConfigDict, field: str):
+  """config["a"]["b"] for "a.b", or None where a saved config lacks the field."""
+  node = config
+  for part in field.split("."):
+    node = node.get(part) if hasattr(node, "get") else None
+    if node is None:
+      return None  # a field older saved configs do not have
+  return node
+
+
+# field → (test, what it must be). Fields where 0 means "off" say so.
+_RANGES = {
+    "total_steps": (lambda v: v >= 1, "≥ 1"),
+    "batch_size": (lambda v: v >= 1, "≥ 1"),
+    "eval_batch_size": (lambda v: v >= 1, "≥ 1"),
+    "log_every": (lambda v: v >= 0, "≥ 0 (0 = only at the end)"),
+    "eval_every": (lambda v: v >= 0, "≥ 0 (0 = only at the end)"),
+    "eval_num_examples": (lambda v: v >= 0, "≥ 0 (0 = the whole split)"),
+    "num_visualize": (lambda v: v >= 0, "≥ 0"),
+    "checkpoint.every": (lambda v: v >= 0, "≥ 0 (0 = only at the end and on SIGTERM)"),
+    "checkpoint.keep": (lambda v: v >= 1, "≥ 1"),
+    "optimizer.learning_rate": (lambda v: v > 0, "> 0"),
+    "optimizer.warmup_steps": (lambda v: v >= 0, "≥ 0"),
+    "optimizer.decay_factor": (lambda v: v > 0, "> 0"),
+    "optimizer.weight_decay": (lambda v: v >= 0, "≥ 0"),
+    "optimizer.grad_clip": (lambda v: v >= 0, "≥ 0 (0 = off)"),
+    "optimizer.base_batch_size": (lambda v: v >= 0, "≥ 0 (0 = no scaling)"),
+    "loss.structure_alpha": (lambda v: v >= 0, "≥ 0"),
+    "loss.msr_weight": (lambda v: v >= 0, "≥ 0"),
+    "data.scale_factor": (lambda v: v > 0, "> 0"),
+    "data.worker_count": (lambda v: v >= 0, "≥ 0 (0 = in-process)"),
+    "data.stream_start": (lambda v: v >= -1, "≥ -1 (-1 = after init_from's examples)"),
+    "data.augment.scale_min": (lambda v: v > 0, "> 0"),
+    "data.augment.rotation_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "data.augment.flip_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "data.mask.prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "data.mask.size": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "data.mask.occlude_ratio": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+}
+
+
+def _check_ranges(config: ml_collections.ConfigDict) -> None:
+  for field, (ok, want) in _RANGES.items():
+    v = get_field(config, field)
+    if v is not None and not ok(v):
+      raise ValueError(f"config.{field}={v!r} must be {want}")
+  lo, hi = get_field(config, "data.augment.scale_min"), get_field(config, "data.augment.scale_max")
+  if lo is not None and hi is not None and lo > hi:
+    raise ValueError(f"config.data.augment.scale_min={lo} is above scale_max={hi}")
+  for field in ("targets.sigma_per_scale", "loss.scale_weights"):
+    values = get_field(config, field) or ()
+    if any(not v >= 0 for v in values) or (field.startswith("targets") and 0 in values):
+      raise ValueError(f"config.{field}={tuple(values)} must be "
+                       + ("> 0" if field.startswith("targets") else "≥ 0") + " everywhere")

@@ -129,7 +129,8 @@ def _inference(command: tuple[str, ...]) -> None:
   result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value,
                          submission=_SUBMISSION.value)
   print(f"{sum(len(v) for v in result['images'].values())} people in {len(result['images'])} "
-        f"images -> {_OUT.value}; skipped {len(result['skipped'])} unreadable")
+        f"images -> {_OUT.value}; skipped {len(result['skipped'])} unreadable images and "
+        f"{len(result['skipped_boxes'])} bad boxes")
 
 
 def _import_torch(config) -> None:
@@ -152,7 +153,11 @@ def parse_flags(argv: list[str]) -> list[str]:
   surfaces as a traceback from inside absl or ml_collections.
   """
   from msposejax.config_checks import validate_config
+  from msposejax.config_files import config_path_in, load_config
   try:
+    path = config_path_in(argv)
+    if path:  # a broken file gets one line naming it, before absl loads it again
+      load_config(path)
     rest = flags.FLAGS(argv)
     if _CONFIG.value is not None:
       validate_config(_CONFIG.value)
@@ -168,9 +173,11 @@ def run() -> None:
   """Console-script entry point. Runtime errors we raise on bad input (missing dataset,
   another model's checkpoint, non-finite loss) end in one line too."""
   from msposejax.training.loop import NonFiniteLossError
+  from msposejax.training.workdir_lock import WorkdirBusyError
   try:
     app.run(main, argv=sys.argv, flags_parser=parse_flags)
-  except (FileNotFoundError, FileExistsError, ImportError, ValueError, NonFiniteLossError) as e:
+  except (FileNotFoundError, FileExistsError, ImportError, ValueError, NonFiniteLossError,
+          WorkdirBusyError) as e:
     if os.environ.get("MSPOSEJAX_TRACEBACK"):
       raise
     sys.exit(f"msposejax: error: {e} (MSPOSEJAX_TRACEBACK=1 shows the traceback)")

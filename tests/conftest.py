@@ -19,6 +19,18 @@ def tiny_config():
   return load_config(REPO / "configs" / "tiny.py")
 
 
+def with_field(config, field, value):
+  """A copy of `config` with the dotted `field` set to `value`."""
+  config = config.copy_and_resolve_references()
+  *path, last = field.split(".")
+  node = config
+  for p in path:
+    node = node[p]
+  with config.unlocked():
+    node[last] = value
+  return config
+
+
 LSPET = REPO / ".." / "shared" / "data" / "lspet"
 
 

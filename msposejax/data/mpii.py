@@ -176,6 +176,10 @@ def crop_record(image: np.ndarray, person: Person, max_input_size: int,
   still sees ≥ 1.1 stored px per input px at `max_input_size`.
   """
   s = person.scale
+  if not (math.isfinite(s) and s > 0):
+    raise ValueError(f"person scale {s} is not a positive number")
+  if not np.isfinite(person.center).all():
+    raise ValueError(f"person centre {person.center.tolist()} is not finite")
   center = person.center + np.array([0.0, center_shift * s])
   train_side = 200.0 * s * scale_factor
   side = train_side * 1.25 * math.sqrt(2) + 4

@@ -16,7 +16,7 @@ import numpy as np
 
 from msposejax import skeleton
 from msposejax.codecs.heatmap import render_multiscale, target_resolutions
-from msposejax.data import augment, geometry, keypoint_masking
+from msposejax.data import augment, geometry, keypoint_masking, worker_guard
 from msposejax.data.features import decode_pil
 from msposejax.evaluation.pckh import head_size_from_box, torso_size
 
@@ -131,6 +131,7 @@ class TrainTransform(grain.RandomMapTransform):
     self._config = config
 
   def random_map(self, element: dict, rng: np.random.Generator) -> dict:
+    worker_guard.guard_worker()
     try:
       return train_example(element, rng, self._config)
     except ValueError as e:
@@ -145,6 +146,7 @@ class EvalTransform(grain.MapTransform):
     self._config = config
 
   def map(self, element: dict) -> dict:
+    worker_guard.guard_worker()
     try:
       return eval_example(element, self._config)
     except ValueError as e:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from msposejax.data.features import decode_image
 from msposejax.inference.draw import draw_skeleton
-from msposejax.inference.predictor import Predictor
+from msposejax.inference.predictor import Predictor, person_box
 
 _log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -52,14 +52,16 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
   With `submission`, also the MPII submission .mat of every person (images in the order
   listed, people in the order of their boxes): `pos_pred_src` (16, 2, N), 1-based.
 
-  Unreadable or corrupt images are reported (in the JSON's "skipped" and the log) and skipped.
+  Unreadable or corrupt images are reported (in the JSON's "skipped" and the log) and skipped;
+  so is a bad box (in "skipped_boxes", with its image and the reason), and the other people
+  of its image are still predicted.
   """
   out_dir = pathlib.Path(out)
   out_dir.mkdir(parents=True, exist_ok=True)
   boxes = load_boxes(boxes_path)
   result: dict[str, Any] = {"skeleton": predictor.skeleton.name,
                             "joint_names": list(predictor.joint_names()), "images": {},
-                            "skipped": {}}
+                            "skipped": {}, "skipped_boxes": []}
   for path in list_images(inputs):
     try:
       image = decode_image(path.read_bytes())
@@ -67,7 +69,14 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
       result["skipped"][str(path)] = str(e)
       _log.warning("skipping %s: %s", path, e)
       continue
-    person_boxes = boxes.get(path.name, [None])
+    person_boxes = []
+    for box in boxes.get(path.name, [None]):
+      try:
+        person_box(image.shape, box, predictor.config.data.scale_factor)
+        person_boxes.append(box)
+      except ValueError as e:
+        result["skipped_boxes"].append({"image": path.name, "box": box, "reason": str(e)})
+        _log.warning("skipping a box of %s: %s", path, e)
     people = predictor.predict([image] * len(person_boxes), person_boxes)
     overlay = image
     entries = []
@@ -84,6 +93,10 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
     if predictor.skeleton.name != "mpii":
       raise ValueError(f"--submission writes MPII's 16 joints; this model predicts the "
                        f"{predictor.skeleton.name} skeleton")
+    if result["skipped_boxes"]:
+      raise ValueError(f"{len(result['skipped_boxes'])} boxes were skipped (see "
+                       f"{out_dir / 'predictions.json'}), so the submission would not line up "
+                       "with the annotation list; fix them and predict again")
     people = [p["keypoints"] for entries in result["images"].values() for p in entries]
     write_submission_mat(submission, np.asarray(people, np.float64).reshape(-1, 16, 2))
   return result

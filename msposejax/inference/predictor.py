@@ -41,18 +41,39 @@ def person_box(image_shape: tuple[int, ...], box: Any, scale_factor: float
     {"center": (x, y), "scale": s}: MPII's convention (person height ≈ 200·s px), cropped
       exactly as in training: side 200·s·scale_factor;
     None: the whole image is the person, a crop of side max(H, W) centred on the image.
+
+  Raises:
+    ValueError: a box that is not one of these (NaN, degenerate, 3 numbers), or a person
+      entirely outside the image (its keypoints would be guesses in the padding).
   """
   h, w = image_shape[:2]
   if box is None:
     return np.array([(w - 1) / 2, (h - 1) / 2]), float(max(h, w))
   if isinstance(box, dict):
-    if set(box) != {"center", "scale"} or not float(box["scale"]) > 0:
+    try:
+      center = np.asarray(box["center"], np.float64).reshape(2)
+      scale = float(box["scale"])
+    except (KeyError, TypeError, ValueError):
+      center, scale = None, float("nan")
+    if set(box) != {"center", "scale"} or center is None or not np.isfinite(center).all() \
+        or not (np.isfinite(scale) and scale > 0):
       raise ValueError(f"person {box} must be {{'center': (x, y), 'scale': s > 0}}")
-    return np.asarray(box["center"], np.float64), 200.0 * float(box["scale"]) * scale_factor
-  x1, y1, x2, y2 = map(float, box)
-  if not (x2 > x1 and y2 > y1):
-    raise ValueError(f"person box {box} must be (x1, y1, x2, y2) with x2 > x1 and y2 > y1")
-  return np.array([(x1 + x2) / 2, (y1 + y2) / 2]), max(x2 - x1, y2 - y1) * scale_factor
+    # The person's extent: height ≈ 200·s around the centre.
+    x1, y1, x2, y2 = (*(center - 100 * scale), *(center + 100 * scale))
+    side = 200.0 * scale * scale_factor
+  else:
+    try:
+      x1, y1, x2, y2 = (float(v) for v in box)
+    except (TypeError, ValueError):
+      raise ValueError(f"person box {box} must be 4 numbers (x1, y1, x2, y2)") from None
+    if not (np.isfinite([x1, y1, x2, y2]).all() and x2 > x1 and y2 > y1):
+      raise ValueError(f"person box {box} must be (x1, y1, x2, y2) with x2 > x1 and y2 > y1")
+    center = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+    side = max(x2 - x1, y2 - y1) * scale_factor
+  # Pixel i covers [i − ½, i + ½): the image spans [−½, w − ½) × [−½, h − ½).
+  if x2 <= -0.5 or y2 <= -0.5 or x1 >= w - 0.5 or y1 >= h - 0.5:
+    raise ValueError(f"person {box} lies entirely outside the {w}×{h} image")
+  return center, side
 
 
 class Predictor:
@@ -76,7 +97,7 @@ class Predictor:
     workdir, found = checkpointing.resolve(path)
     step = found if step is None else step
     mngr = checkpointing.manager(workdir, read_only=True)
-    config = checkpointing.saved_config(mngr, step)
+    config = checkpointing.saved_config_checked(mngr, step)
     try:
       model = pose_net_from_config(config.model)
       n = config.input_size
@@ -94,7 +115,9 @@ class Predictor:
     abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device),
                             jax.eval_shape(init, jax.random.key(0)))
     try:
-      state = checkpointing.restore(mngr, step, abstract)
+      state = checkpointing.restore_checked(mngr, step, abstract)
+    except checkpointing.DamagedCheckpointError:
+      raise
     except (ValueError, KeyError) as e:
       raise ValueError(f"checkpoint {workdir} step {step} does not match the model its config "
                        f"describes: {e}") from e

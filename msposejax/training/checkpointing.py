@@ -21,6 +21,8 @@ import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
+from msposejax.config_checks import get_field
+
 _log = logging.getLogger(__name__)
 CHECKPOINT_DIR = "checkpoints"
 
@@ -61,6 +63,18 @@ def save(mngr: ocp.CheckpointManager, state: Any, config: ml_collections.ConfigD
                    force=force)
 
 
+def resave_with_metrics(mngr: ocp.CheckpointManager, state: Any,
+                        config: ml_collections.ConfigDict, data_iterator: Any,
+                        metrics: dict[str, float]) -> None:
+  """Saves the step again with its evaluation metrics (orbax cannot add metrics to a saved
+  step): the final step is first saved without them, so a failing evaluation loses nothing."""
+  step = int(state.step)
+  if step in mngr.all_steps():
+    mngr.delete(step)
+  save(mngr, state, config, data_iterator, metrics=metrics, force=True)
+  mngr.wait_until_finished()
+
+
 def saved_config(mngr: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
   restored = mngr.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
   return ml_collections.ConfigDict(restored["config"])
@@ -89,6 +103,28 @@ def check_same_model(saved: ml_collections.ConfigDict, config: ml_collections.Co
                      "a new workdir, or config.init_from to start from it")
 
 
+# Settings a resumed run must share with its checkpoint: they fix the optimizer state's shape
+# or the data order, so a change would not continue the run (or fail deep inside orbax).
+_RESUME_FIELDS = ("seed", "batch_size", "optimizer.name", "data.dataset", "data.train_split",
+                  "data.stream_start")
+
+
+def check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
+                    where: str) -> None:
+  """Raises ValueError naming each training setting that differs from the checkpoint's."""
+  get = get_field
+  diffs = [f"{f}: checkpoint {get(saved, f)!r} vs config {get(config, f)!r}"
+           for f in _RESUME_FIELDS if get(saved, f) is not None and get(saved, f) != get(config, f)]
+  clipped = [bool(get(c, "optimizer.grad_clip")) for c in (saved, config)]
+  if clipped[0] != clipped[1]:
+    diffs.append(f"optimizer.grad_clip: checkpoint {get(saved, 'optimizer.grad_clip')!r} vs "
+                 f"config {get(config, 'optimizer.grad_clip')!r} (clipping on/off)")
+  if diffs:
+    raise ValueError(f"{where} holds a run with other training settings ({'; '.join(diffs)}); "
+                     "resuming would not continue it: use a new workdir, or config.init_from "
+                     "to start from it")
+
+
 def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
             data_iterator: grain.PyGrainDatasetIterator | None = None) -> Any:
   """Restores the state onto `abstract_state`'s shardings (and the iterator in place)."""
@@ -96,6 +132,85 @@ def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
   if data_iterator is not None:
     items["data"] = grain.PyGrainCheckpointRestore(data_iterator)
   return mngr.restore(step, args=ocp.args.Composite(**items))["state"]
+
+
+class DamagedCheckpointError(ValueError):
+  """A checkpoint step that cannot be read; the message names the step and the bad file."""
+
+
+_ITEMS = ("state", "config")  # written by every save (data/ only with an iterator)
+
+
+def describe_damage(step_dir: epath.Path, error: BaseException) -> str | None:
+  """Which file of a checkpoint step is bad, and how, for a one-line message; None when no
+  file is at fault (e.g. the checkpoint is intact but of another model).
+
+  Checks, in order: a missing item folder, an empty file, a metadata file that is not JSON,
+  then any file of the step named in the error.
+  """
+  step_dir = epath.Path(step_dir)
+  for item in _ITEMS:
+    if not (step_dir / item).is_dir():
+      return f"{item}/ is missing"
+  files = sorted(_files(step_dir))
+  for path in files:
+    if path.stat().length == 0 and path.name != "commit_success.txt":
+      return f"{path.relative_to(step_dir)} is empty"
+  for path in files:
+    if "metadata" in path.name.lower() or path.suffix == ".json":
+      try:
+        json.loads(path.read_text())
+      except (ValueError, UnicodeDecodeError):
+        return f"{path.relative_to(step_dir)} is not valid JSON"
+  errors = list(_chain(error))
+  for path in files:  # a file named by its path in an error
+    if any(str(path) in str(e) for e in errors):
+      return f"{path.relative_to(step_dir)} is unreadable"
+  for item in _ITEMS:  # OCDBT names the item's folder and the array, not the data file
+    for e in reversed(errors):
+      if f"{step_dir / item}" in str(e):
+        return f"{item}/ is unreadable ({' '.join(str(e).split())[:240]})"
+  return None
+
+
+def _files(folder: epath.Path):
+  for path in folder.iterdir():  # epath has no recursive glob on every backend
+    if path.is_dir():
+      yield from _files(path)
+    else:
+      yield path
+
+
+def _chain(error: BaseException):
+  while error is not None:
+    yield error
+    error = error.__cause__ or error.__context__
+
+
+def restore_checked(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
+                    data_iterator: grain.PyGrainDatasetIterator | None = None) -> Any:
+  """`restore`, but a damaged step raises DamagedCheckpointError naming it and its bad file."""
+  try:
+    return restore(mngr, step, abstract_state, data_iterator)
+  except Exception as e:  # pylint: disable=broad-except  (orbax, tensorstore, OS, JSON errors)
+    _raise_if_damaged(mngr, step, e)
+    raise
+
+
+def saved_config_checked(mngr: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
+  """`saved_config`, but a damaged step raises DamagedCheckpointError naming the bad file."""
+  try:
+    return saved_config(mngr, step)
+  except Exception as e:  # pylint: disable=broad-except
+    _raise_if_damaged(mngr, step, e)
+    raise
+
+
+def _raise_if_damaged(mngr: ocp.CheckpointManager, step: int, error: Exception) -> None:
+  damage = describe_damage(mngr.directory / str(step), error)
+  if damage:
+    raise DamagedCheckpointError(
+        f"checkpoint step {step} in {mngr.directory} is damaged: {damage}") from error
 
 
 def best_step(mngr: ocp.CheckpointManager) -> int | None:

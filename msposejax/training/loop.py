@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from PIL import Image
 
 from msposejax import skeleton
 from msposejax.config_checks import validate_config
-from msposejax.data import pipeline
+from msposejax.data import pipeline, worker_guard
 from msposejax.codecs.heatmap import target_resolutions
 from msposejax.evaluation.pckh import format_table
 from msposejax.inference.draw import draw_skeleton, grid
@@ -28,6 +29,7 @@ from msposejax.training.metric_writer import MetricWriter
 from msposejax.training.optimizer import learning_rate_schedule, make_optimizer
 from msposejax.training.steps import make_predict_step, make_train_step
 from msposejax.training.train_state import TrainState
+from msposejax.training.workdir_lock import WorkdirLock
 
 _log = logging.getLogger(__name__)
 
@@ -82,12 +84,12 @@ class Trainer:
   def _load_init_from(self, state: TrainState) -> TrainState:
     src_dir, step = checkpointing.resolve(self.config.init_from)
     mngr = checkpointing.manager(src_dir, read_only=True)
-    src_config = checkpointing.saved_config(mngr, step)
+    src_config = checkpointing.saved_config_checked(mngr, step)
     with src_config.unlocked():
       src_config.mesh = self.config.mesh
       src_config.batch_size = self.config.batch_size
     src = Trainer(src_config, src_dir)
-    restored = checkpointing.restore(mngr, step, src.abstract_state)
+    restored = checkpointing.restore_checked(mngr, step, src.abstract_state)
     variables, loaded, new = checkpointing.load_partial(
         {"params": state.params, "batch_stats": state.batch_stats},
         {"params": restored.params, "batch_stats": restored.batch_stats})
@@ -160,18 +162,30 @@ def _save_predictions_png(report: dict[str, Any], path, skel: skeleton.Skeleton)
       Image.fromarray(grid(tiles, columns=min(4, len(tiles)))).save(f, format="PNG")
 
 
-class _Preemption:
-  """SIGTERM (TPU preemption, `kill`) asks the loop to checkpoint and exit."""
+class _StopRequest:
+  """SIGTERM (TPU preemption, `kill`) and Ctrl-C ask the loop to checkpoint and exit at the
+  end of the step; a second Ctrl-C aborts at once, without saving."""
 
   def __init__(self):
-    self.requested = False
-    self._previous = signal.signal(signal.SIGTERM, self._handle)
+    self.requested: str | None = None  # what asked, once asked
+    self._previous = {}
+    try:
+      for signum in (signal.SIGTERM, signal.SIGINT):
+        self._previous[signum] = signal.signal(signum, self._handle)
+    except ValueError:  # not the main thread (an embedding application): no handlers
+      pass
 
   def _handle(self, signum, frame):
-    self.requested = True
+    if signum == signal.SIGINT:
+      if self.requested == "Ctrl-C":
+        raise KeyboardInterrupt
+      print("\nCtrl-C: saving a checkpoint after this step and stopping (Ctrl-C again aborts "
+            "without saving)", flush=True)
+    self.requested = self.requested or ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
 
   def restore(self):
-    signal.signal(signal.SIGTERM, self._previous)
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
 
 
 def _with_stream_start(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -188,23 +202,61 @@ def _with_stream_start(config: ml_collections.ConfigDict) -> ml_collections.Conf
 
 
 def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict[str, Any]:
-  """Trains (resuming from the workdir's latest checkpoint), evaluates, writes the results."""
+  """Trains (resuming from the workdir's latest checkpoint), evaluates, writes the results.
+
+  Raises WorkdirBusyError at once if another training holds the workdir.
+  """
   t_start = time.time()
   validate_config(config)
   config = _with_stream_start(config)
+  worker_guard.mark_main_process()
+  # Process 0 holds the lock: every process of one multi-host run shares the workdir.
+  lock = WorkdirLock(checkpointing.as_path(workdir)) if jax.process_index() == 0 \
+      else contextlib.nullcontext()
+  with lock:
+    return _train(config, workdir, t_start)
+
+
+def _resume(mngr, trainer: Trainer, iterator, config: ml_collections.ConfigDict, workdir):
+  """(state of the newest intact step or None, manager). A damaged step is named, moved to
+  WORKDIR/damaged_checkpoints/ (kept, never deleted: the run will save that step again) and
+  the step before it is tried."""
+  moved = False
+  for step in sorted(mngr.all_steps(), reverse=True):
+    try:
+      saved = checkpointing.saved_config_checked(mngr, step)
+      checkpointing.check_same_model(saved, config, str(workdir))
+      checkpointing.check_resumable(saved, config, str(workdir))
+      state = checkpointing.restore_checked(mngr, step, trainer.abstract_state, iterator)
+    except checkpointing.DamagedCheckpointError as e:
+      aside = workdir / "damaged_checkpoints" / str(step)
+      if jax.process_index() == 0:
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        (workdir / checkpointing.CHECKPOINT_DIR / str(step)).rename(aside)
+      print(f"{e}; moved to {aside} (kept); trying the step before it", flush=True)
+      moved = True
+      continue
+    if moved:
+      mngr = checkpointing.manager(workdir, config)  # it still lists the moved steps
+    print(f"resumed from {workdir / checkpointing.CHECKPOINT_DIR / str(step)}")
+    return state, mngr
+  if moved:
+    raise checkpointing.DamagedCheckpointError(
+        f"no intact checkpoint in {workdir / checkpointing.CHECKPOINT_DIR}: every step was "
+        f"damaged (moved to {workdir / 'damaged_checkpoints'}); start again with a new workdir")
+  return None, mngr
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
+           t_start: float) -> dict[str, Any]:
   trainer = Trainer(config, workdir)
   workdir = trainer.workdir
   workdir.mkdir(parents=True, exist_ok=True)
   mngr = checkpointing.manager(workdir, config)
   loader = pipeline.train_loader(config, start=config.data.stream_start)
   iterator = iter(loader)
-  latest = mngr.latest_step()
-  if latest is not None:
-    checkpointing.check_same_model(checkpointing.saved_config(mngr, latest), config,
-                                   str(workdir))
-    state = checkpointing.restore(mngr, latest, trainer.abstract_state, iterator)
-    print(f"resumed from {workdir / checkpointing.CHECKPOINT_DIR / str(latest)}")
-  else:
+  state, mngr = _resume(mngr, trainer, iterator, config, workdir)
+  if state is None:
     state = trainer.init_state()
   if jax.process_index() == 0:
     from clu import parameter_overview  # imports no TensorFlow (DESIGN §9)
@@ -212,7 +264,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
         jax.eval_shape(lambda: state.params), include_stats=False))
   train_step = trainer.compile_train_step()
   writer = MetricWriter(workdir)
-  preemption = _Preemption()
+  preemption = _StopRequest()
   start = int(state.step)
   skel = skeleton.from_config(config)
   headline = skel.headline
@@ -229,7 +281,7 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
       done = step + 1
       if step == start:
         print(_share_line(jax.device_get(metrics), config))
-      if done % config.log_every == 0 or done == total:
+      if (config.log_every and done % config.log_every == 0) or done == total:
         host = jax.device_get(pending)
         pending = []
         bad = [i for i, m in enumerate(host) if m["nonfinite"] > 0]
@@ -261,20 +313,24 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
         t_log = time.time()
       if done == total:
         break  # the final checkpoint is saved below, with its PCKh
-      if done % config.checkpoint.every == 0 or metrics_for_ckpt or preemption.requested \
+      if (config.checkpoint.every and done % config.checkpoint.every == 0) or metrics_for_ckpt \
+          or preemption.requested \
           or mngr.reached_preemption(done):
         checkpointing.save(mngr, state, config, iterator, metrics=metrics_for_ckpt)
       if preemption.requested or mngr.reached_preemption(done):
         mngr.wait_until_finished()
-        print(f"stopping at step {done} on SIGTERM/preemption; checkpoint saved")
+        print(f"stopping at step {done} on {preemption.requested or 'preemption'}; checkpoint "
+              f"saved in {workdir / checkpointing.CHECKPOINT_DIR / str(done)}", flush=True)
         return {"preempted_at": done}
   finally:
     preemption.restore()
+  if mngr.latest_step() != total:  # saved before evaluating: a failing evaluation loses nothing
+    checkpointing.save(mngr, state, config, iterator, force=True)
+    mngr.wait_until_finished()
   report = trainer.evaluate(state, num_visualize=config.num_visualize)
   final = {k: v for k, v in report.items() if k != "crops"}
-  checkpointing.save(mngr, state, config, iterator, metrics={"pckh": final[headline]["mean"]},
-                     force=True)
-  mngr.wait_until_finished()
+  checkpointing.resave_with_metrics(mngr, state, config, iterator,
+                                    {"pckh": final[headline]["mean"]})
   writer.write_scalars(total, _summary(report))
   writer.close()
   final["wall_time_s"] = time.time() - t_start
@@ -294,8 +350,9 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | os.Pat
   step = step if step is not None else best
   trainer = Trainer(config, workdir)
   mngr = checkpointing.manager(workdir, read_only=True)
-  checkpointing.check_same_model(checkpointing.saved_config(mngr, step), config, str(workdir))
-  state = checkpointing.restore(mngr, step, trainer.abstract_state)
+  checkpointing.check_same_model(checkpointing.saved_config_checked(mngr, step), config,
+                                 str(workdir))
+  state = checkpointing.restore_checked(mngr, step, trainer.abstract_state)
   report = trainer.evaluate(state)
   final = {k: v for k, v in report.items() if k != "crops"}
   final["step"] = step

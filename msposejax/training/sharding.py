@@ -25,6 +25,11 @@ def make_mesh(config: ml_collections.ConfigDict, devices=None) -> Mesh:
   if config.batch_size % (data * fsdp):
     raise ValueError(f"config.batch_size={config.batch_size} must be divisible by the "
                      f"{data * fsdp} devices")
+  eval_global = config.eval_batch_size * jax.process_count()
+  if config.eval_batch_size < 1 or eval_global % (data * fsdp):
+    raise ValueError(f"config.eval_batch_size={config.eval_batch_size} (per process) times the "
+                     f"{jax.process_count()} processes must be divisible by the {data * fsdp} "
+                     "devices")
   if config.batch_size % jax.process_count():
     raise ValueError(f"config.batch_size={config.batch_size} must be divisible by the "
                      f"{jax.process_count()} processes")

@@ -74,6 +74,17 @@ def test_builder_logs_what_it_skipped(tmp_path, caplog):
   assert "1 (missing image)" in caplog.text and "1 (no labelled joint)" in caplog.text
 
 
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan")])
+def test_a_person_with_a_zero_or_bad_scale_is_skipped_and_counted(scale, caplog):
+  people = mpii.load_json(SAMPLE / "test_mpii.json")
+  bad = mpii.Person(people[0].image, people[0].joints, people[0].visible, people[0].center,
+                    scale, None)
+  with caplog.at_level(logging.WARNING):
+    records = list(mpii.generate_records(people + [bad], SAMPLE, 256))
+  assert len(records) == 5
+  assert "1 (bad box)" in caplog.text and "scale" in caplog.text
+
+
 def test_stored_crop_maps_back_to_the_original_annotation(built):
   people = {p.image: p for p in mpii.load_json(SAMPLE / "test_mpii.json")}
   source = built.as_data_source("validation")

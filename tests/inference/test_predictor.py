@@ -70,12 +70,30 @@ def test_bad_inputs_are_clear_errors(workdir, tmp_path):
     Predictor.from_checkpoint(tmp_path)
 
 
+@pytest.mark.parametrize("box, message", [
+    ((10, 10, 5, 40), "x2 > x1"), ((1, 2, 3), "4 numbers"), ((0, float("nan"), 5, 5), "x2 > x1"),
+    ("abcd", "4 numbers"), ((700, 10, 900, 40), "entirely outside"),
+    ((-300, -300, -1, -1), "entirely outside"), ({"center": (5, 5), "scale": 0}, "s > 0"),
+    ({"center": (5,), "scale": 1}, "center"), ({"center": (5000, 10), "scale": 1}, "outside")])
+def test_person_box_refuses_bad_and_outside_boxes(box, message):
+  with pytest.raises(ValueError, match=message):
+    person_box((480, 640, 3), box, 1.25)
+
+
+def test_person_box_accepts_a_box_partly_outside_the_image():
+  centre, side = person_box((480, 640, 3), (600, -20, 700, 100), 1.25)
+  np.testing.assert_allclose(centre, [650, 40])
+  np.testing.assert_allclose(side, 120 * 1.25)
+
+
 def test_predict_command_on_real_photos(workdir, tmp_path):
   images = tmp_path / "images"
   shutil.copytree(SAMPLE, images, ignore=shutil.ignore_patterns("*.json", "*.md"))
   (images / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
   (tmp_path / "boxes.json").write_text(json.dumps(
-      {"060754485.jpg": [[300, 100, 700, 700], [700, 100, 1000, 700]]}))
+      {"060754485.jpg": [[300, 100, 700, 700], [1, 2, 3], [700, 100, 1000, 700],
+                         [float("nan"), 0, 10, 10], [5000, 5000, 6000, 6000]],
+       "052475643.jpg": [{"center": [100, 100], "scale": 0}]}))
   out = tmp_path / "out"
   proc = subprocess.run([sys.executable, "-m", "msposejax.main", "predict", "--checkpoint",
                          str(workdir), "--images", str(images), "--boxes",
@@ -84,7 +102,14 @@ def test_predict_command_on_real_photos(workdir, tmp_path):
   assert proc.returncode == 0, proc.stderr[-2000:]
   result = json.loads((out / "predictions.json").read_text())
   assert len(result["images"]) == 5 and list(result["skipped"]) == [str(images / "corrupt.jpg")]
+  # Bad boxes are reported with their image and skipped; the good ones of that image kept.
   assert len(result["images"]["060754485.jpg"]) == 2
+  assert [b["image"] for b in result["skipped_boxes"]] == ["060754485.jpg"] * 3 + [
+      "052475643.jpg"]
+  assert "4 numbers" in result["skipped_boxes"][0]["reason"]
+  assert "entirely outside" in result["skipped_boxes"][2]["reason"]
+  assert "4 bad boxes" in proc.stdout
+  assert result["images"]["052475643.jpg"] == []
   for people in result["images"].values():
     for person in people:
       assert np.asarray(person["keypoints"]).shape == (16, 2) and len(person["scores"]) == 16

@@ -1,0 +1,181 @@
+"""What happens when: Ctrl-C, a damaged checkpoint, two runs on one workdir, a failing final
+evaluation, a killed trainer's workers."""
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from msposejax.inference.predictor import Predictor
+from msposejax.training import checkpointing, loop
+from msposejax.training.workdir_lock import WorkdirBusyError, WorkdirLock
+from tests.conftest import REPO, with_field
+from tests.training.conftest import cli_overrides, small_config
+from tests.training.test_resume import wait_for_steps
+
+
+def _launch(workdir, tfds_dir, *extra):
+  """A long training with one grain worker process, in its own process group (a terminal)."""
+  args = [sys.executable, "-m", "msposejax.main", "train", "--workdir", str(workdir),
+          *cli_overrides(tfds_dir), "--config.data.worker_count=1", "--config.total_steps=5000",
+          "--config.log_every=1", "--config.checkpoint.every=1000", "--config.eval_every=0",
+          *extra]
+  return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, start_new_session=True)
+
+
+def _children(pid):
+  kids = []
+  for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+    try:
+      fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+      continue
+    if int(fields[1]) == pid:
+      kids.append(int(stat.parent.name))
+  return kids
+
+
+def _alive(pid):
+  try:
+    state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+  except OSError:
+    return False
+  return state != "Z"
+
+
+def test_ctrl_c_in_a_terminal_saves_and_exits_cleanly(tmp_path, tfds_dir):
+  workdir = tmp_path / "ctrl_c"
+  proc = _launch(workdir, tfds_dir)
+  wait_for_steps(workdir, 3, proc)
+  os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+  out, _ = proc.communicate(timeout=120)
+  assert proc.returncode == 0, out[-3000:]
+  assert "Ctrl-C: saving a checkpoint" in out and "stopping at step" in out
+  assert "terminated unexpectedly" not in out and "Traceback" not in out
+  step = int(out.split("stopping at step ")[1].split()[0])
+  assert (workdir / "checkpoints" / str(step) / "state").is_dir()
+
+
+def test_a_second_run_on_a_busy_workdir_is_refused_and_a_killed_runs_workers_exit(
+    tmp_path, tfds_dir):
+  workdir = tmp_path / "busy"
+  proc = _launch(workdir, tfds_dir)
+  try:
+    wait_for_steps(workdir, 2, proc)
+    second = subprocess.run([sys.executable, "-m", "msposejax.main", "train", "--workdir",
+                             str(workdir), *cli_overrides(tfds_dir)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert second.returncode == 1
+    last = second.stderr.strip().splitlines()[-1]
+    assert "in use by a running training" in last and f"pid {proc.pid}" in last
+    workers = _children(proc.pid)
+    assert workers, "the run should have a grain worker process"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(w) for w in workers):
+      time.sleep(0.2)
+    assert not any(_alive(w) for w in workers), "grain workers outlived their trainer"
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  with WorkdirLock(workdir):  # a killed run leaves no stale lock
+    pass
+
+
+def test_the_lock_names_its_holder(tmp_path):
+  with WorkdirLock(tmp_path):
+    with pytest.raises(WorkdirBusyError, match=f"pid {os.getpid()}"):
+      with WorkdirLock(tmp_path):
+        pass
+  with WorkdirLock(tmp_path):
+    pass
+
+
+@pytest.fixture(scope="module")
+def run4(tmp_path_factory, tfds_dir):
+  """A finished 4-step run with checkpoints at steps 2 and 4."""
+  path = tmp_path_factory.mktemp("run4")
+  cfg = small_config(tfds_dir, total_steps=4, log_every=1, eval_num_examples=8,
+                     num_visualize=0, **{"checkpoint.every": 2})
+  loop.train(cfg, path)
+  return path, cfg
+
+
+def _damage(step_dir, kind):
+  if kind == "truncated data":
+    big = max((p for p in (step_dir / "state").glob("ocdbt.process_*/d/*") if p.is_file()),
+              key=lambda p: p.stat().st_size)  # the largest file of array data
+    big.write_bytes(big.read_bytes()[: big.stat().st_size // 2])
+    return "state/ is unreadable"
+  if kind == "empty metadata":
+    (step_dir / "state" / "_METADATA").write_text("")
+    return "state/_METADATA is empty"
+  if kind == "bad config JSON":
+    (step_dir / "config" / "metadata").write_text("{not json")
+    return "config/metadata is not valid JSON"
+  shutil.rmtree(step_dir / "state")
+  return "state/ is missing"
+
+
+KINDS = ["truncated data", "empty metadata", "bad config JSON", "missing state"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_eval_and_predict_name_the_damaged_step_and_file(run4, tmp_path, kind):
+  src, cfg = run4
+  workdir = tmp_path / "w"
+  shutil.copytree(src, workdir)
+  needle = _damage(workdir / "checkpoints" / "4", kind)
+  with pytest.raises(checkpointing.DamagedCheckpointError) as e:
+    Predictor.from_checkpoint(workdir / "checkpoints" / "4")
+  assert "step 4" in str(e.value) and needle in str(e.value) and "\n" not in str(e.value)
+  if kind != "bad config JSON":  # eval takes the config from the command line
+    with pytest.raises(checkpointing.DamagedCheckpointError, match=f"step 4 .*{needle[:12]}"):
+      loop.evaluate_checkpoint(cfg, workdir, step=4)
+
+
+def test_training_falls_back_to_the_newest_intact_step_and_keeps_the_damaged_one(
+    run4, tmp_path, capsys):
+  src, cfg = run4
+  workdir = tmp_path / "w"
+  shutil.copytree(src, workdir)
+  _damage(workdir / "checkpoints" / "4", "truncated data")
+  with cfg.unlocked():
+    cfg.total_steps = 5
+  loop.train(cfg, workdir)
+  out = capsys.readouterr().out
+  assert "checkpoint step 4" in out and "is damaged: state/ is unreadable" in out
+  assert f"resumed from {workdir / 'checkpoints' / '2'}" in out
+  assert (workdir / "damaged_checkpoints" / "4" / "state").is_dir()  # kept, not deleted
+  assert (workdir / "checkpoints" / "5").is_dir() and (workdir / "final_metrics.json").exists()
+
+
+def test_a_failing_final_evaluation_loses_no_training(tmp_path, tfds_dir, monkeypatch):
+  cfg = small_config(tfds_dir, total_steps=3, log_every=1, num_visualize=0,
+                     **{"checkpoint.every": 1000})
+  def broken(*args, **kwargs):
+    raise RuntimeError("evaluation failed")
+  monkeypatch.setattr(loop.Trainer, "evaluate", broken)
+  with pytest.raises(RuntimeError, match="evaluation failed"):
+    loop.train(cfg, tmp_path / "w")
+  mngr = checkpointing.manager(tmp_path / "w", read_only=True)
+  assert mngr.all_steps() == [3]
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("seed", 7, "seed: checkpoint 0 vs config 7"),
+    ("optimizer.name", "adamw", "optimizer.name: checkpoint 'rmsprop' vs config 'adamw'"),
+    ("optimizer.grad_clip", 1.0, "optimizer.grad_clip")])
+def test_a_refused_resume_names_the_setting_that_changed(run4, field, value, needle):
+  src, cfg = run4
+  cfg = with_field(with_field(cfg, field, value), "total_steps", 6)
+  with pytest.raises(ValueError, match="other training settings") as e:
+    loop.train(cfg, src)
+  assert needle in str(e.value)
