@@ -20,8 +20,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.features = 256      # channels C of every hourglass
   config.model.depth = 4           # hourglass levels: 64 → 4 px and back
   config.model.num_joints = 16
-  config.model.mss = True          # multi-scale supervision heads (DESIGN §2)
-  config.model.msr = True          # multi-scale regression network (DESIGN §2)
+  config.model.mss = True          # multi-scale supervision heads (docs/method.md §2)
+  config.model.msr = True          # multi-scale regression network (docs/method.md §2)
   config.model.msr_upsample = "bilinear"  # how MSR-net resizes coarse heatmaps
   config.model.msr_residual = False  # final = last stack's heatmaps + MSR-net's correction
   config.model.stem_features = (64, 128)  # stem conv7×7 and residual widths (Newell's)
@@ -35,7 +35,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss = ml_collections.ConfigDict()
   config.loss.intermediate = "structure"  # MSS heads of every stack: mse | structure
   config.loss.final = "structure"         # MSR-net output: mse | structure
-  config.loss.structure_alpha = 0.5       # α of the neighbour-group term (DESIGN §3)
+  config.loss.structure_alpha = 0.5       # α of the neighbour-group term (docs/method.md §3)
   config.loss.scale_weights = (1.0, 1.0, 1.0, 1.0)  # λ_r, full resolution first
   # Scale λ_r by L0(full)/L0(r), the zero-prediction losses, so every resolution has the same
   # say at the start (losses.total.scale_weights); False: the raw λ_r (before 2026-12).
@@ -51,7 +51,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.manual_dir = ""         # MPII: folder with the images and annotations
   config.data.train_split = "train"
   config.data.eval_split = "validation"
-  config.data.scale_factor = 1.25     # crop side = 200·scale·1.25 (DESIGN §1)
+  config.data.scale_factor = 1.25     # crop side = 200·scale·1.25 (docs/method.md §1)
   config.data.center_shift = 0.0      # move the centre down by this many px per unit scale
   # Examples of the seed's training stream to skip; -1 = auto: 0 from scratch, and with
   # init_from all examples the source run (and its ancestors) drew, so a stage sees new data.
@@ -64,7 +64,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.augment.rotation_prob = 0.6  # ... with this probability
   config.data.augment.flip_prob = 0.5
   config.data.augment.colour = 0.2      # per-channel gain in 1 ± colour
-  config.data.mask = ml_collections.ConfigDict()   # keypoint masking (DESIGN §4)
+  config.data.mask = ml_collections.ConfigDict()   # keypoint masking (docs/method.md §4)
   config.data.mask.prob = 0.0           # off by default; the kpmask stage turns it on
   config.data.mask.size = 0.15          # patch side as a fraction of the input crop
   config.data.mask.occlude_ratio = 0.5  # occlude vs distract

@@ -1,4 +1,4 @@
-"""Stage 1 of the paper's recipe (DESIGN §5): MSS-net, 8 stacks, multi-scale supervision, MSE.
+"""Stage 1 of the recipe (docs/method.md §5): MSS-net, 8 stacks, multi-scale supervision, MSE.
 
 Command: msposejax train --config configs/mss8_mpii.py --workdir runs/mss8_mpii \
            --config.data.manual_dir=/path/to/mpii
@@ -13,7 +13,7 @@ from msposejax.config_files import load_sibling
 def use_mpii_data(config):
   """MPII settings shared by every *_mpii config."""
   config.data.dataset = "mpii_human_pose"
-  config.data.center_shift = 15.0        # MPII centres sit high on the body (DESIGN §1)
+  config.data.center_shift = 15.0        # MPII centres sit high on the body (docs/method.md §1)
   config.total_steps = 150_000           # batch 16: ~108 epochs of 22,246 people
   config.optimizer.decay_steps = (100_000, 130_000)
   config.eval_every = 5000

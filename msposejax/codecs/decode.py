@@ -22,7 +22,7 @@ def decode_heatmaps(heatmaps: jax.Array, method: str = "quarter") -> tuple[jax.A
 
   Methods:
     "quarter": shift ¼ px toward the higher neighbour on each axis (the hourglass
-      convention, DESIGN §5); error ≤ ¼ px per axis on a clean Gaussian.
+      convention, docs/method.md §5); error ≤ ¼ px per axis on a clean Gaussian.
     "parabola": vertex of the parabola through the log-values of the peak and its two
       neighbours on each axis; exact for a Gaussian peak, clipped to ±½ px.
 

@@ -1,7 +1,7 @@
 """The per-person example format every msposejax dataset stores (TFDS features).
 
 Images are stored as encoded bytes (JPEG), not `tfds.features.Image`, so building and reading
-needs no TensorFlow (DESIGN §9); they are decoded on the host in the grain workers.
+needs no TensorFlow (docs/method.md §9); they are decoded on the host in the grain workers.
 All coordinates are in the stored image's pixels (0-based, pixel centres at integers);
 `offset` maps them back to the original photo: original = stored / zoom + offset.
 """

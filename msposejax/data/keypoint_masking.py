@@ -1,4 +1,4 @@
-"""Keypoint masking (paper Sect. 3.4, DESIGN §4): occlusion and distraction patches (pure).
+"""Keypoint masking (paper Sect. 3.4, docs/method.md §4): occlusion and distraction patches (pure).
 
 Applied to the augmented input crop. *occlude* pastes a background patch over a labelled
 keypoint (the label stays: the network must infer the joint from context); *distract* pastes

@@ -1,4 +1,4 @@
-"""Pure, jittable heatmap losses (DESIGN §3)."""
+"""Pure, jittable heatmap losses (docs/method.md §3)."""
 
 from msposejax.losses.heatmap_mse import heatmap_mse
 from msposejax.losses.structure_aware import structure_aware_loss

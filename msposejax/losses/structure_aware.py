@@ -1,4 +1,4 @@
-"""Structure-aware loss (paper Sect. 3.3, DESIGN §3)."""
+"""Structure-aware loss (paper Sect. 3.3, docs/method.md §3)."""
 
 from __future__ import annotations
 

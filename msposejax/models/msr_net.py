@@ -1,4 +1,4 @@
-"""Multi-scale regression network (MSR-net, DESIGN §2): fuses all scales into final heatmaps."""
+"""Multi-scale regression network (MSR-net, docs/method.md §2): all scales → final heatmaps."""
 
 from __future__ import annotations
 

@@ -259,7 +259,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
   if state is None:
     state = trainer.init_state()
   if jax.process_index() == 0:
-    from clu import parameter_overview  # imports no TensorFlow (DESIGN §9)
+    from clu import parameter_overview  # imports no TensorFlow (docs/method.md §9)
     _log.info("parameters:\n%s", parameter_overview.get_parameter_overview(
         jax.eval_shape(lambda: state.params), include_stats=False))
   train_step = trainer.compile_train_step()

@@ -27,7 +27,7 @@ def numpy_mse(pred, target, weight):
 
 
 def numpy_structure(pred, target, weight, alpha):
-  """Literal DESIGN §3: per sample (1/K) Σ_i ‖P_i−G_i‖ + α‖P_{S_i}−G_{S_i}‖, then mean."""
+  """docs/method.md §3 literally: per sample (1/K) Σ_i ‖P_i−G_i‖ + α‖P_{S_i}−G_{S_i}‖."""
   b, _, _, k = pred.shape
   sets = skeleton.MPII.neighbour_sets()
   losses = []
