@@ -5,6 +5,11 @@ misspelt field in a variant or on the command line (`--config.model.num_stakcs=2
 error, not a silent new field.
 
 Command: msposejax describe --config configs/default.py
+
+2026-12-01 (docs/ablation.md, docs/method.md §3, §5): loss.balance_scales gives every MSS
+resolution the same say at the start (with raw λ_r = 1 the coarsest head took most of the
+loss); data.stream_start lets a stage continue the data stream instead of replaying it;
+model.msr_residual (off here, on in msr8_mpii) starts MSR-net from the last stack's heatmaps.
 """
 
 import ml_collections

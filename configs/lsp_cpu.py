@@ -6,6 +6,8 @@ Result (2-core CPU dev machine, 2026-12-01, empty TFDS folder, the 9,500 photos 
 ../shared/data/lspet): 53.5 min end to end, PCK@0.2 = 42.65% (torso, flip test) on the 670
 of the 950 validation people that have a torso; underfits after 7.3 epochs
 (docs/real_photos.md: learning curve, what limits it).
+Measured before the 2026-12-01 defaults (balanced λ_r, hashed data seed; docs/method.md §3,
+§5); not re-measured since.
 """
 
 from msposejax.config_files import load_sibling

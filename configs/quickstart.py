@@ -5,6 +5,8 @@ Command: msposejax train --config configs/quickstart.py --workdir runs/quickstar
 Result (2-core CPU dev machine, 2026-11-25, fresh data folder): 11.7 min end to end
 (data generation included), PCKh@0.5 = 81.00% (@0.2 52.11%) on the 500 synthetic
 validation people with flip test.
+Measured before the 2026-12-01 defaults (balanced λ_r, hashed data seed; docs/method.md §3,
+§5); not re-measured since.
 """
 
 from msposejax.config_files import load_sibling

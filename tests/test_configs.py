@@ -27,6 +27,7 @@ def test_variants_are_deltas_of_default():
   stage2 = load_config(REPO / "configs" / "msr8_mpii.py")
   stage3 = load_config(REPO / "configs" / "msr8_mpii_kpmask.py")
   assert stage2.model.msr and stage2.init_from and stage2.data.dataset == "mpii_human_pose"
+  assert stage2.model.msr_residual and stage3.model.msr_residual and not default.model.msr_residual
   assert stage3.data.mask.prob > 0 and stage3.init_from == "runs/msr8_mpii"
 
 

@@ -93,7 +93,7 @@ def test_predict_command_on_real_photos(workdir, tmp_path):
   (tmp_path / "boxes.json").write_text(json.dumps(
       {"060754485.jpg": [[300, 100, 700, 700], [1, 2, 3], [700, 100, 1000, 700],
                          [float("nan"), 0, 10, 10], [5000, 5000, 6000, 6000]],
-       "052475643.jpg": [{"center": [100, 100], "scale": 0}]}))
+       "005808361.jpg": [{"center": [100, 100], "scale": 0}]}))
   out = tmp_path / "out"
   proc = subprocess.run([sys.executable, "-m", "msposejax.main", "predict", "--checkpoint",
                          str(workdir), "--images", str(images), "--boxes",
@@ -104,12 +104,13 @@ def test_predict_command_on_real_photos(workdir, tmp_path):
   assert len(result["images"]) == 5 and list(result["skipped"]) == [str(images / "corrupt.jpg")]
   # Bad boxes are reported with their image and skipped; the good ones of that image kept.
   assert len(result["images"]["060754485.jpg"]) == 2
-  assert [b["image"] for b in result["skipped_boxes"]] == ["060754485.jpg"] * 3 + [
-      "052475643.jpg"]
-  assert "4 numbers" in result["skipped_boxes"][0]["reason"]
-  assert "entirely outside" in result["skipped_boxes"][2]["reason"]
+  assert [b["image"] for b in result["skipped_boxes"]] == ["005808361.jpg"] + [
+      "060754485.jpg"] * 3  # images in name order, boxes in file order
+  assert "s > 0" in result["skipped_boxes"][0]["reason"]
+  assert "4 numbers" in result["skipped_boxes"][1]["reason"]
+  assert "entirely outside" in result["skipped_boxes"][3]["reason"]
   assert "4 bad boxes" in proc.stdout
-  assert result["images"]["052475643.jpg"] == []
+  assert result["images"]["005808361.jpg"] == []
   for people in result["images"].values():
     for person in people:
       assert np.asarray(person["keypoints"]).shape == (16, 2) and len(person["scores"]) == 16
