@@ -99,7 +99,6 @@ class _StartAt:
   def __init__(self, sampler: grain.IndexSampler, start: int):
     self._sampler = sampler
     self._start = int(start)
-    self._shard_options = sampler._shard_options  # pylint: disable=protected-access
 
   def __len__(self) -> int:
     return len(self._sampler) - self._start

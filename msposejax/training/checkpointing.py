@@ -112,13 +112,13 @@ _RESUME_FIELDS = ("seed", "batch_size", "optimizer.name", "data.dataset", "data.
 def check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
                     where: str) -> None:
   """Raises ValueError naming each training setting that differs from the checkpoint's."""
-  get = get_field
-  diffs = [f"{f}: checkpoint {get(saved, f)!r} vs config {get(config, f)!r}"
-           for f in _RESUME_FIELDS if get(saved, f) is not None and get(saved, f) != get(config, f)]
-  clipped = [bool(get(c, "optimizer.grad_clip")) for c in (saved, config)]
-  if clipped[0] != clipped[1]:
-    diffs.append(f"optimizer.grad_clip: checkpoint {get(saved, 'optimizer.grad_clip')!r} vs "
-                 f"config {get(config, 'optimizer.grad_clip')!r} (clipping on/off)")
+  pairs = {f: (get_field(saved, f), get_field(config, f))
+           for f in (*_RESUME_FIELDS, "optimizer.grad_clip")}
+  diffs = [f"{f}: checkpoint {a!r} vs config {b!r}" for f, (a, b) in pairs.items()
+           if f in _RESUME_FIELDS and a is not None and a != b]
+  a, b = pairs["optimizer.grad_clip"]
+  if bool(a) != bool(b):
+    diffs.append(f"optimizer.grad_clip: checkpoint {a!r} vs config {b!r} (clipping on/off)")
   if diffs:
     raise ValueError(f"{where} holds a run with other training settings ({'; '.join(diffs)}); "
                      "resuming would not continue it: use a new workdir, or config.init_from "

@@ -126,12 +126,12 @@ class Trainer:
     return report
 
 
-def _share_line(terms: dict[str, Any], config: ml_collections.ConfigDict) -> str:
+def _share_line(terms: dict[str, Any], config: ml_collections.ConfigDict, step: int) -> str:
   """Each scale's part of the first step's loss: a user sees which head drives training."""
   shares = loss_shares({k: v for k, v in terms.items() if k.startswith("loss/")},
                        scale_weights(config))
   how = "balanced λ_r" if config.loss.balance_scales else "raw λ_r"
-  return (f"loss at step 1 by scale ({how}, all stacks): "
+  return (f"loss at step {step} by scale ({how}, all stacks): "
           + " · ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
 
 
@@ -280,7 +280,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
       pending.append(metrics)
       done = step + 1
       if step == start:
-        print(_share_line(jax.device_get(metrics), config))
+        print(_share_line(jax.device_get(metrics), config, done))
       if (config.log_every and done % config.log_every == 0) or done == total:
         host = jax.device_get(pending)
         pending = []
