@@ -37,7 +37,7 @@ _DATASETS = flags.DEFINE_list("datasets", ["lsp", "synthetic"], "lsp and/or synt
 _RUNS = flags.DEFINE_string("runs", "runs/ablation", "folder of the stage workdirs")
 _PLOT = flags.DEFINE_string("plot", "docs/images/ablation.png", "the plot of paired effects")
 _REPORT = flags.DEFINE_bool("report", False, "only aggregate and write the report")
-_STEPS = flags.DEFINE_integer("steps", 400, "total budget T per row")
+_STEPS = flags.DEFINE_integer("steps", 300, "total budget T per row")
 _EXTRA = flags.DEFINE_list("override", [], "extra --config.X=V for every stage")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -15,7 +15,7 @@ def get_config():
   config = load_sibling(__file__, "quickstart").get_config()
   config.data.dataset = "synthetic_people/hard"
   config.model.features = 32          # 1.5× the examples/s of 48 on the 2-core CPU
-  config.total_steps = 400
+  config.total_steps = 300
   config.checkpoint.every = 100
   config.num_visualize = 0
   return config

@@ -1,6 +1,6 @@
 """The ablation on real photographs: configs/ablation.py's model and budget on LSP-extended.
 
-Command: python bench/ablation.py --dataset lsp --seeds 0,1,2
+Command: python bench/ablation.py --datasets lsp --seeds 0,1,2
 (LSP-extended's joints.mat + images/ in ../shared/data/lspet, or --manual_dir DIR)
 Result: docs/ablation.md (PCK@0.2 with the torso on the LSP-extended validation people).
 """
