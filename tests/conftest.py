@@ -3,15 +3,22 @@
 import os
 import pathlib
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
 # Must happen before JAX initialises its backend.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# One persistent XLA compilation cache for the whole suite, inherited by the xdist workers and
+# by the `msposejax` subprocesses the tests start: they compile the same tiny init, train step
+# and predict functions dozens of times, and compiling is most of the suite's time. Keyed by
+# the HLO, the flags and the JAX version, so a code change never reads a stale entry.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      str(REPO / ".pytest_cache" / "jax_compilation_cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 import pytest  # noqa: E402
 
 from msposejax.config_files import load_config  # noqa: E402
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

@@ -10,8 +10,34 @@ import cv2
 import numpy as np
 from PIL import Image
 
-# One thread per grain worker: parallelism comes from the worker processes.
-cv2.setNumThreads(1)
+
+def person_crop(center: np.ndarray, scale: float, scale_factor: float, center_shift: float = 0.0
+                ) -> tuple[np.ndarray, float]:
+  """The person → crop rule (docs/method.md §1), the one that training, evaluation, prediction
+  and the stored MPII crops all use.
+
+  A person is a centre c and a scale s in MPII's convention (height ≈ 200·s px); the crop is
+  the square of side 200·s·scale_factor around c moved down by center_shift·s px.
+
+  Args:
+    center: (2,) person centre (x, y) in some image's pixels.
+    scale: s in the same pixels (÷ 200).
+    scale_factor: the margin, `config.data.scale_factor`.
+    center_shift: px per unit scale to move the centre down, `config.data.center_shift`.
+
+  Returns:
+    (crop centre (2,) float64, crop side) in the pixels of `center`.
+
+  Raises:
+    ValueError: a scale that is not a positive number, or a non-finite centre.
+  """
+  scale = float(scale)
+  if not (np.isfinite(scale) and scale > 0):
+    raise ValueError(f"person scale {scale} is not a positive number")
+  center = np.asarray(center, np.float64).reshape(2)
+  if not np.isfinite(center).all():
+    raise ValueError(f"person centre {center.tolist()} is not finite")
+  return center + np.array([0.0, center_shift * scale]), 200.0 * scale * scale_factor
 
 
 def crop_matrix(center: np.ndarray, crop_side: float, out_size: int, rotation_deg: float = 0.0,

@@ -25,6 +25,7 @@ from PIL import Image
 
 from msposejax import skeleton
 from msposejax.data import features as features_lib
+from msposejax.data import geometry
 
 _log = logging.getLogger(__name__)
 K = skeleton.NUM_JOINTS
@@ -166,22 +167,25 @@ def load_mat(path: str | pathlib.Path) -> list[Person]:
   return people
 
 
+# The crop the stored examples are cut around: the MPII recipe's (configs/mss8_mpii.py). What is
+# stored does not depend on the config that trains on it, so one prepared dataset serves every
+# config; the stored square is 1.25·√2 × that crop plus 4 px, which holds the crop of any
+# config with scale_factor·(largest augmentation scale) ≤ 1.56 and |center_shift| ≤ ~40.
+STORED_CROP = {"scale_factor": 1.25, "center_shift": 15.0}
+
+
 def crop_record(image: np.ndarray, person: Person, max_input_size: int,
-                scale_factor: float = 1.25, center_shift: float = 15.0) -> dict[str, Any]:
+                scale_factor: float = STORED_CROP["scale_factor"],
+                center_shift: float = STORED_CROP["center_shift"]) -> dict[str, Any]:
   """The stored example of one person: a generous crop, downscaled if needlessly large.
 
-  The crop covers the training crop (side 200·s·scale_factor, centre moved down by
-  center_shift·s) at the largest augmentation scale (×1.25) under any rotation (×√2). Stored
-  pixels per original pixel (zoom) are capped so the smallest augmentation scale (×0.75)
-  still sees ≥ 1.1 stored px per input px at `max_input_size`.
+  The crop covers the training crop (`geometry.person_crop`: side 200·s·scale_factor, centre
+  moved down by center_shift·s) at the largest augmentation scale (×1.25) under any rotation
+  (×√2). Stored pixels per original pixel (zoom) are capped so the smallest augmentation scale
+  (×0.75) still sees ≥ 1.1 stored px per input px at `max_input_size`.
   """
   s = person.scale
-  if not (math.isfinite(s) and s > 0):
-    raise ValueError(f"person scale {s} is not a positive number")
-  if not np.isfinite(person.center).all():
-    raise ValueError(f"person centre {person.center.tolist()} is not finite")
-  center = person.center + np.array([0.0, center_shift * s])
-  train_side = 200.0 * s * scale_factor
+  center, train_side = geometry.person_crop(person.center, s, scale_factor, center_shift)
   side = train_side * 1.25 * math.sqrt(2) + 4
   zoom = min(1.0, 1.1 * max_input_size / (train_side * 0.75))
   h, w = image.shape[:2]

@@ -30,11 +30,9 @@ def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.
   """
   data = config.data
   n = config.input_size
-  scale = float(record["scale"])
-  if not scale > 0:
-    raise ValueError(f"non-positive person scale {scale}")
-  center = np.asarray(record["center"], np.float64) + np.array([0.0, data.center_shift * scale])
-  side = 200.0 * scale * data.scale_factor * aug.scale
+  center, side = geometry.person_crop(record["center"], record["scale"], data.scale_factor,
+                                      data.center_shift)
+  side *= aug.scale
   m = geometry.crop_matrix(center, side, n, aug.rotation, aug.flip)
   # Crop px per stored px is n/side: decode a JPEG at ½, ¼, … of its size when that suffices.
   image, (w0, h0) = decode_pil(record["image"], reduce_to=n / side)

@@ -15,6 +15,8 @@ import signal
 import threading
 import time
 
+import cv2
+
 _main_pid: int | None = None      # the trainer's process (transforms may run in it too)
 _guarded_pid: int | None = None   # the process guard_worker() has already set up
 
@@ -26,12 +28,17 @@ def mark_main_process() -> None:
 
 
 def guard_worker() -> None:
-  """In a worker process (once): ignore SIGINT, and exit when the parent process is gone."""
+  """In a worker process (once): ignore SIGINT, and exit when the parent process is gone.
+
+  In every process that runs transforms: one OpenCV thread, since parallelism comes from
+  the worker processes (and, with worker_count=0, XLA has the cores).
+  """
   global _guarded_pid
   pid = os.getpid()
   if _guarded_pid == pid:
     return
   _guarded_pid = pid
+  cv2.setNumThreads(1)
   if multiprocessing.parent_process() is None or pid == _main_pid:
     return  # not a worker: the CLI, a test, or the trainer with worker_count=0
   _ignore_sigint()

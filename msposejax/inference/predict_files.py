@@ -72,7 +72,8 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
     person_boxes = []
     for box in boxes.get(path.name, [None]):
       try:
-        person_box(image.shape, box, predictor.config.data.scale_factor)
+        person_box(image.shape, box, scale_factor=predictor.config.data.scale_factor,
+                   center_shift=predictor.config.data.center_shift)
         person_boxes.append(box)
       except ValueError as e:
         result["skipped_boxes"].append({"image": path.name, "box": box, "reason": str(e)})

@@ -31,15 +31,18 @@ from msposejax.training.train_state import TrainState
 BATCH_SIZES = (1, 8, 32)  # people per jitted call are padded up to one of these
 
 
-def person_box(image_shape: tuple[int, ...], box: Any, scale_factor: float
-               ) -> tuple[np.ndarray, float]:
-  """(center, crop side in px) of one person.
+def person_box(image_shape: tuple[int, ...], box: Any, *, scale_factor: float,
+               center_shift: float) -> tuple[np.ndarray, float]:
+  """(center, crop side in px) of one person, by the training crop rule
+  (`geometry.person_crop`, with the checkpoint's `data.scale_factor` and `data.center_shift`).
 
   `box` is one of:
-    (x1, y1, x2, y2): the crop is the box's longer side × scale_factor (the training
-      margin) around its centre;
     {"center": (x, y), "scale": s}: MPII's convention (person height ≈ 200·s px), cropped
-      exactly as in training: side 200·s·scale_factor;
+      exactly as in training and evaluation: side 200·s·scale_factor around the centre moved
+      down by center_shift·s;
+    (x1, y1, x2, y2): a box around the whole person is the person of scale (longer side)/200
+      centred in the box, with no shift (its centre is the body's, unlike MPII's objpos):
+      side = longer side × scale_factor;
     None: the whole image is the person, a crop of side max(H, W) centred on the image.
 
   Raises:
@@ -60,7 +63,7 @@ def person_box(image_shape: tuple[int, ...], box: Any, scale_factor: float
       raise ValueError(f"person {box} must be {{'center': (x, y), 'scale': s > 0}}")
     # The person's extent: height ≈ 200·s around the centre.
     x1, y1, x2, y2 = (*(center - 100 * scale), *(center + 100 * scale))
-    side = 200.0 * scale * scale_factor
+    center, side = geometry.person_crop(center, scale, scale_factor, center_shift)
   else:
     try:
       x1, y1, x2, y2 = (float(v) for v in box)
@@ -68,8 +71,8 @@ def person_box(image_shape: tuple[int, ...], box: Any, scale_factor: float
       raise ValueError(f"person box {box} must be 4 numbers (x1, y1, x2, y2)") from None
     if not (np.isfinite([x1, y1, x2, y2]).all() and x2 > x1 and y2 > y1):
       raise ValueError(f"person box {box} must be (x1, y1, x2, y2) with x2 > x1 and y2 > y1")
-    center = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
-    side = max(x2 - x1, y2 - y1) * scale_factor
+    center, side = geometry.person_crop(((x1 + x2) / 2, (y1 + y2) / 2),
+                                        max(x2 - x1, y2 - y1) / 200.0, scale_factor)
   # Pixel i covers [i − ½, i + ½): the image spans [−½, w − ½) × [−½, h − ½).
   if x2 <= -0.5 or y2 <= -0.5 or x1 >= w - 0.5 or y1 >= h - 0.5:
     raise ValueError(f"person {box} lies entirely outside the {w}×{h} image")
@@ -132,7 +135,8 @@ class Predictor:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
       raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
-    center, side = person_box(image.shape, box, self.config.data.scale_factor)
+    center, side = person_box(image.shape, box, scale_factor=self.config.data.scale_factor,
+                              center_shift=self.config.data.center_shift)
     m = geometry.crop_matrix(center, side, self.input_size)
     return geometry.warp_image(image, m, self.input_size), np.linalg.inv(m)
 

@@ -35,3 +35,15 @@ def test_warp_puts_a_bright_pixel_where_the_point_maps():
 def test_bad_crop_side():
   with pytest.raises(ValueError, match="positive"):
     geometry.crop_matrix(np.zeros(2), 0.0, 64)
+
+
+def test_person_crop_is_the_mpii_rule_by_hand():
+  # s = 2: side 200·2·1.25 = 500 px, centre moved down 15·2 = 30 px.
+  center, side = geometry.person_crop((100.0, 200.0), 2.0, 1.25, 15.0)
+  np.testing.assert_array_equal(center, [100.0, 230.0])
+  assert side == 500.0
+  for bad in (0.0, -1.0, float("nan")):
+    with pytest.raises(ValueError, match="not a positive number"):
+      geometry.person_crop((0, 0), bad, 1.25, 0.0)
+  with pytest.raises(ValueError, match="not finite"):
+    geometry.person_crop((float("nan"), 0), 1.0, 1.25, 0.0)

@@ -207,3 +207,30 @@ def test_bad_h5_is_a_clear_error(tmp_path):
     f["part"] = np.zeros((2, 16, 2))
   with pytest.raises(ValueError, match="valid.h5.*needs part, center, scale"):
     mpii.load_h5(tmp_path / "valid.h5")
+
+
+def test_the_predictor_crops_a_dataset_person_exactly_as_evaluation_does(built):
+  """One crop rule (docs/method.md §1): given the original photo and the person's MPII centre
+  and scale, `Predictor.crop` cuts the crop that evaluation cuts from the stored example, for
+  an MPII config (centre moved down by center_shift = 15 px per unit scale)."""
+  from msposejax.config_files import load_config
+  from msposejax.inference.predictor import Predictor
+  cfg = load_config(REPO / "configs" / "mss8_mpii.py")
+  assert cfg.data.center_shift == 15.0
+  people = {p.image: p for p in mpii.load_json(SAMPLE / "test_mpii.json")}
+  predictor = Predictor(cfg, variables={})  # .crop needs no weights
+  source = built.as_data_source("validation")
+  for i in range(len(source)):
+    rec = source[i]
+    person = people[rec["image_name"].decode()]
+    ex = eval_example(rec, cfg)
+    zoom, offset = float(rec["zoom"]), np.asarray(rec["offset"], np.float64)
+    stored_to_original = np.array([[1 / zoom, 0, offset[0]], [0, 1 / zoom, offset[1]], [0, 0, 1]])
+    photo = features.decode_image((SAMPLE / person.image).read_bytes())
+    crop, crop_to_original = predictor.crop(photo, {"center": person.center,
+                                                    "scale": person.scale})
+    # The same square of the photo, to a hundredth of a pixel of the photo.
+    np.testing.assert_allclose(crop_to_original, stored_to_original @ ex["crop_to_stored"],
+                               atol=1e-2)
+    # And the same pixels, up to the stored copy's JPEG and resampling.
+    assert np.abs(crop.astype(float) - ex["image"].astype(float)).mean() < 6, person.image

@@ -55,7 +55,7 @@ def test_batched_equals_one_by_one_and_box_maps_back(workdir):
   # The box's crop, mapped back, lands inside the box (margin: training's 1.25 enlargement).
   crop, to_image = pred.crop(images[1], boxes[1])
   corners = geometry.apply_affine(to_image, [[-0.5, -0.5], [63.5, 63.5]])
-  centre, side = person_box(images[1].shape, boxes[1], 1.25)
+  centre, side = person_box(images[1].shape, boxes[1], scale_factor=1.25, center_shift=0.0)
   np.testing.assert_allclose(corners.mean(axis=0), centre + [-0.0, -0.0], atol=1e-6)
   np.testing.assert_allclose(corners[1] - corners[0], [side, side], rtol=1e-6)
 
@@ -77,11 +77,12 @@ def test_bad_inputs_are_clear_errors(workdir, tmp_path):
     ({"center": (5,), "scale": 1}, "center"), ({"center": (5000, 10), "scale": 1}, "outside")])
 def test_person_box_refuses_bad_and_outside_boxes(box, message):
   with pytest.raises(ValueError, match=message):
-    person_box((480, 640, 3), box, 1.25)
+    person_box((480, 640, 3), box, scale_factor=1.25, center_shift=0.0)
 
 
 def test_person_box_accepts_a_box_partly_outside_the_image():
-  centre, side = person_box((480, 640, 3), (600, -20, 700, 100), 1.25)
+  centre, side = person_box((480, 640, 3), (600, -20, 700, 100), scale_factor=1.25,
+                            center_shift=0.0)
   np.testing.assert_allclose(centre, [650, 40])
   np.testing.assert_allclose(side, 120 * 1.25)
 
