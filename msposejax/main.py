@@ -1,16 +1,8 @@
-"""The `msposejax` command line: `msposejax COMMAND --config FILE [--config.field=value ...]`.
+"""The `msposejax` command line: `msposejax COMMAND [--flag=value ...]`.
 
-Commands:
-  train          train (resuming from --workdir's latest checkpoint), evaluate, write results
-  eval           PCKh of a checkpoint in --workdir (best, latest, or --checkpoint STEP)
-  data prepare   build the TFDS dataset of the config
-  data show      PNG grid of augmented crops with keypoints (--split, --num, --out)
-  describe       parameter count, GFLOPs and output shapes of the configured model (JSON)
-  predict        keypoints for images (--checkpoint PATH --images DIR_OR_FILES --out DIR)
-  export         serialized inference function (--checkpoint PATH --out DIR)
-  import-torch   princeton-vl PyTorch weights -> orbax checkpoint (--checkpoint model.pt --out DIR)
-  score          MPII validation predictions of any codebase under the official protocol
-                 (--predictions P --ground-truth G [--json OUT])
+`msposejax --help` lists the commands (`commands.py`), `msposejax COMMAND --help` its flags.
+Each flag has one meaning in every command that takes it; a command given a flag it does not
+take says so in one line. Nothing heavy is imported before a command needs it.
 """
 
 from __future__ import annotations
@@ -20,31 +12,37 @@ import logging
 import os
 import sys
 
-import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Path to an ml_collections config file.",
-                                          lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (checkpoints, logs, results).")
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None,
-                                  "eval: checkpoint step (default: best); predict/export: a "
-                                  "training workdir (its best step) or a step directory; "
-                                  "import-torch: the PyTorch .pt/.pth file.")
-_IMAGES = flags.DEFINE_list("images", None, "predict: image files and/or folders.")
-_BOXES = flags.DEFINE_string("boxes", None, "predict: JSON {image name: [[x1,y1,x2,y2], ...]}; "
-                             "without it each whole image is one person.")
-_SUBMISSION = flags.DEFINE_string("submission", None, "predict: also write the MPII submission "
-                                  ".mat (pos_pred_src, 1-based) of all people, in image order.")
-_PREDICTIONS = flags.DEFINE_string("predictions", None, "score: predictions (.h5 `preds`, .mat "
-                                   "`pos_pred_src`, or msposejax predict JSON).")
-_GROUND_TRUTH = flags.DEFINE_string("ground-truth", None, "score: detections_our_format.mat or "
-                                    "valid.h5.")
-_JSON = flags.DEFINE_string("json", None, "score: also write the report as JSON here.")
-_SPLIT = flags.DEFINE_string("split", "train", "data show: split to draw.")
-_NUM = flags.DEFINE_integer("num", 16, "data show: number of examples.")
-_OUT = flags.DEFINE_string("out", None, "data show: output PNG (grid.png); predict/export/"
-                           "import-torch: output folder.")
+from msposejax import commands
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "An ml_collections config file "
+                                          "(configs/*.py).", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "A training run's directory: checkpoints, "
+                               "logs, metrics, results.")
+_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A trained model: a training workdir "
+                                  "(its best step, else its latest) or one step's directory "
+                                  "(WORKDIR/checkpoints/N).")
+_STEP = flags.DEFINE_integer("step", None, "The checkpoint step to use (default: the best "
+                             "step by the validation metric, else the latest).")
+_TORCH_WEIGHTS = flags.DEFINE_string("torch_weights", None, "A princeton-vl PyTorch "
+                                     "stacked-hourglass state dict (.pt/.pth).")
+_IMAGES = flags.DEFINE_list("images", None, "Image files and/or folders of images.")
+_BOXES = flags.DEFINE_string("boxes", None, "JSON {image name: [[x1,y1,x2,y2], ...] or "
+                             "[{\"center\": [x, y], \"scale\": s}, ...]}; without it each "
+                             "whole image is one person.")
+_SUBMISSION = flags.DEFINE_string("submission", None, "Also write MPII's submission .mat "
+                                  "(pos_pred_src, 1-based) of all people, in image order.")
+_PREDICTIONS = flags.DEFINE_string("predictions", None, "Predictions to score: .h5 `preds`, "
+                                   ".mat `pos_pred_src`, or msposejax predict JSON.")
+_GROUND_TRUTH = flags.DEFINE_string("ground-truth", None, "MPII validation ground truth: "
+                                    "detections_our_format.mat or valid.h5.")
+_JSON = flags.DEFINE_string("json", None, "Also write the report as JSON here.")
+_SPLIT = flags.DEFINE_string("split", "train", "The dataset split to draw.")
+_NUM = flags.DEFINE_integer("num", 16, "How many examples.")
+_OUT = flags.DEFINE_string("out", None, "Where the output goes: a folder (predict, export, "
+                           "import-torch) or a PNG file (data show, default grid.png).")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False,
                                   "Call jax.distributed.initialize() with cluster auto-detection "
                                   "(Cloud TPU pods, SLURM); launch/tpu.sh sets it.")
@@ -53,45 +51,55 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "and --process_id (e.g. several local CPU processes).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: process count.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
-
-COMMANDS = {("train",): "--workdir", ("eval",): "--workdir", ("data", "prepare"): None,
-            ("data", "show"): None, ("describe",): None, ("predict",): None, ("export",): None,
-            ("import-torch",): None, ("score",): None}
-NEEDS_NO_CONFIG = {("predict",), ("export",), ("score",)}  # checkpoints carry their config
-
-
-def _usage() -> str:
-  names = " | ".join(" ".join(c) for c in COMMANDS)
-  return f"usage: msposejax {{{names}}} --config FILE [--config.field=value ...]"
+_FLAGS = (_CONFIG, _WORKDIR, _CHECKPOINT, _STEP, _TORCH_WEIGHTS, _IMAGES, _BOXES, _SUBMISSION,
+          _PREDICTIONS, _GROUND_TRUTH, _JSON, _SPLIT, _NUM, _OUT, _DISTRIBUTED, _COORDINATOR,
+          _NUM_PROCESSES, _PROCESS_ID)
 
 
 def _init_distributed() -> None:
+  import jax
   if _COORDINATOR.value:
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   elif _DISTRIBUTED.value:
     jax.distributed.initialize()  # cluster auto-detection (Cloud TPU pod, SLURM)
 
 
+def _usage_error(message: str) -> None:
+  """One line on stderr, exit 1 (absl's UsageError would print every flag first)."""
+  sys.exit(f"msposejax: {message}")
+
+
+def _check_command(command: tuple[str, ...]) -> None:
+  """Flags the command does not take, missing required flags and configs: one line each."""
+  spec = commands.COMMANDS[command]
+  given = [h.name for h in _FLAGS if flags.FLAGS[h.name].present]
+  problem = commands.misused_flags(command, given)
+  if problem:
+    _usage_error(problem)
+  missing = [f for f in spec.required if not flags.FLAGS[f].present]
+  if missing:
+    _usage_error(f"{commands.name(command)} needs "
+                         f"{' and '.join('--' + f for f in missing)}, e.g. {spec.example}")
+  if spec.config == "required" and _CONFIG.value is None:
+    _usage_error(f"{commands.name(command)} needs --config FILE, e.g. {spec.example}")
+
+
 def main(argv: list[str]) -> None:
   command = tuple(argv[1:])
-  if command not in COMMANDS:
-    raise app.UsageError(f"{_usage()}; got {' '.join(argv[1:]) or 'nothing'}")
+  if command not in commands.COMMANDS:
+    _usage_error(f"unknown command {' '.join(argv[1:]) or '(none)'}; "
+                         f"`msposejax --help` lists the commands")
+  _check_command(command)
   if command == ("score",):
-    if not _PREDICTIONS.value or not _GROUND_TRUTH.value:
-      raise app.UsageError("score needs --predictions P and --ground-truth G")
     from msposejax import score_command
     sys.exit(score_command.run(_PREDICTIONS.value, _GROUND_TRUTH.value, _JSON.value))
-  if command in NEEDS_NO_CONFIG:
+  if command in (("predict",), ("export",)):
     _inference(command)
     return
-  if _CONFIG.value is None:
-    raise app.UsageError("--config is required, e.g. --config configs/quickstart.py")
-  if COMMANDS[command] and not _WORKDIR.value:
-    raise app.UsageError(f"{' '.join(command)} needs --workdir")
   logging.getLogger().setLevel(logging.INFO)
   config = _CONFIG.value
   if command == ("describe",):
-    from msposejax.describe import describe  # deferred imports keep `--help` fast
+    from msposejax.describe import describe
     print(json.dumps(describe(config), indent=1))
   elif command == ("data", "prepare"):
     from msposejax.data import pipeline
@@ -108,23 +116,16 @@ def main(argv: list[str]) -> None:
     if command == ("train",):
       loop.train(config, _WORKDIR.value)
     else:
-      step = _CHECKPOINT.value
-      if step is not None and not step.isdigit():
-        raise app.UsageError(f"eval --checkpoint takes a step number, got {step!r}")
-      loop.evaluate_checkpoint(config, _WORKDIR.value, None if step is None else int(step))
+      loop.evaluate_checkpoint(config, _WORKDIR.value, _STEP.value)
 
 
 def _inference(command: tuple[str, ...]) -> None:
-  if not _CHECKPOINT.value or not _OUT.value:
-    raise app.UsageError(f"{command[0]} needs --checkpoint PATH and --out DIR")
   from msposejax.inference.predictor import Predictor
-  predictor = Predictor.from_checkpoint(_CHECKPOINT.value)
+  predictor = Predictor.from_checkpoint(_CHECKPOINT.value, step=_STEP.value)
   if command == ("export",):
     from msposejax.inference.export import export_predictor
     print(f"wrote {export_predictor(predictor, _OUT.value)}")
     return
-  if not _IMAGES.value:
-    raise app.UsageError("predict needs --images DIR_OR_FILES")
   from msposejax.inference.predict_files import predict_files
   result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value,
                          submission=_SUBMISSION.value)
@@ -134,10 +135,8 @@ def _inference(command: tuple[str, ...]) -> None:
 
 
 def _import_torch(config) -> None:
-  if not _CHECKPOINT.value or not _OUT.value:
-    raise app.UsageError("import-torch needs --checkpoint model.pt and --out DIR")
   from msposejax.interop.torch_import import import_torch
-  report = import_torch(_CHECKPOINT.value, config, _OUT.value)
+  report = import_torch(_TORCH_WEIGHTS.value, config, _OUT.value)
   # "mss_head_r16", "msr": the kinds of new modules, not each stack's copy.
   new_modules = sorted({parts[2] if parts[1].startswith("stack") else parts[1]
                         for parts in (p.split("/") for p in report["new"])})
@@ -169,16 +168,41 @@ def parse_flags(argv: list[str]) -> list[str]:
   return rest
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+  """Errors we raise on bad input (missing dataset, another model's checkpoint, non-finite
+  loss, a busy workdir); looked up lazily so that start-up imports no training code."""
+  types: list[type[BaseException]] = [FileNotFoundError, FileExistsError, ImportError,
+                                      ValueError]
+  for module, name in (("msposejax.training.loop", "NonFiniteLossError"),
+                       ("msposejax.training.workdir_lock", "WorkdirBusyError")):
+    if module in sys.modules:
+      types.append(getattr(sys.modules[module], name))
+  return tuple(types)
+
+
+def _help(argv: list[str]) -> str | None:
+  """Our help text where argv asks for help (or names no command), else None."""
+  words = argv[1:]
+  if words and not any(w in commands.HELP_WORDS for w in words):
+    return None
+  command = commands.find([w for w in words if w != "help"])
+  if command is None:
+    return commands.overview()
+  flag_help = {h.name: (flags.FLAGS[h.name].help, str(flags.FLAGS[h.name].default))
+               for h in _FLAGS}
+  return commands.command_help(command, flag_help)
+
+
 def run() -> None:
-  """Console-script entry point. Runtime errors we raise on bad input (missing dataset,
-  another model's checkpoint, non-finite loss) end in one line too."""
-  from msposejax.training.loop import NonFiniteLossError
-  from msposejax.training.workdir_lock import WorkdirBusyError
+  """Console-script entry point. Bad input ends in one line, never a traceback."""
+  text = _help(sys.argv)
+  if text is not None:
+    print(text)
+    sys.exit(0 if len(sys.argv) > 1 else 2)
   try:
     app.run(main, argv=sys.argv, flags_parser=parse_flags)
-  except (FileNotFoundError, FileExistsError, ImportError, ValueError, NonFiniteLossError,
-          WorkdirBusyError) as e:
-    if os.environ.get("MSPOSEJAX_TRACEBACK"):
+  except Exception as e:  # noqa: BLE001 -- only our input errors become one line
+    if not isinstance(e, _user_errors()) or os.environ.get("MSPOSEJAX_TRACEBACK"):
       raise
     sys.exit(f"msposejax: error: {e} (MSPOSEJAX_TRACEBACK=1 shows the traceback)")
 

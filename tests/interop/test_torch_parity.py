@@ -84,7 +84,7 @@ def test_import_torch_command_then_predictor_and_init_from(tmp_path):
                "--config.model.stem_features=(16, 32)"]
   cmd = [sys.executable, "-m", "msposejax.main", "import-torch", "--config",
          str(REPO / "configs" / "hourglass2.py"), *overrides,
-         f"--checkpoint={checkpoint}", f"--out={out}"]
+         f"--torch_weights={checkpoint}", f"--out={out}"]
   done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                         env=dict(os.environ, JAX_PLATFORMS="cpu"))
   assert done.returncode == 0, done.stderr[-3000:]
