@@ -26,7 +26,7 @@ from PIL import Image
 from msposejax import skeleton
 from msposejax.data import features, mpii, pipeline
 from msposejax.evaluation.pckh import head_size_from_box, pckh
-from msposejax.inference.draw import draw_skeleton, grid, thumbnail
+from msposejax.draw import draw_skeleton, grid, thumbnail
 from msposejax.inference.predictor import Predictor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,12 +9,15 @@ All coordinates are in the stored image's pixels (0-based, pixel centres at inte
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow_datasets as tfds
 from PIL import Image
 
 from msposejax import skeleton
+
+if TYPE_CHECKING:
+  import tensorflow_datasets as tfds
 
 
 def features(num_joints: int = skeleton.MPII.num_joints, joint_occluded: bool = False
@@ -24,6 +27,7 @@ def features(num_joints: int = skeleton.MPII.num_joints, joint_occluded: bool = 
   `joint_occluded` adds a (K,) flag for datasets that mark labelled-but-occluded joints (LSP),
   which evaluation reports as a subset.
   """
+  import tensorflow_datasets as tfds  # only the builders need it: prediction decodes images
   t = tfds.features.Tensor
   k = num_joints
   extra = {"joint_occluded": t(shape=(k,), dtype=np.bool_)} if joint_occluded else {}

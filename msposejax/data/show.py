@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from msposejax import skeleton
 from msposejax.data import geometry, pipeline, transforms
-from msposejax.inference.draw import draw_skeleton, grid
+from msposejax.draw import draw_skeleton, grid
 
 
 def render(config: ml_collections.ConfigDict, split: str, num: int, seed: int = 0) -> np.ndarray:

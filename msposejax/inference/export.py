@@ -22,7 +22,7 @@ def export_predictor(predictor: Predictor, out: str) -> pathlib.Path:
   out_dir.mkdir(parents=True, exist_ok=True)
   n = predictor.input_size
   variables = predictor.variables
-  fn = jax.jit(lambda images: predictor._predict(variables, images))  # pylint: disable=protected-access
+  fn = jax.jit(lambda images: predictor.predict_step(variables, images))
   (batch,) = jax.export.symbolic_shape("b")
   exported = jax.export.export(fn)(jax.ShapeDtypeStruct((batch, n, n, 3), jnp.uint8))
   (out_dir / "model.jaxexport").write_bytes(exported.serialize())

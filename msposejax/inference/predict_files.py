@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from msposejax.data.features import decode_image
-from msposejax.inference.draw import draw_skeleton
+from msposejax.draw import draw_skeleton
 from msposejax.inference.predictor import Predictor, person_box
 
 _log = logging.getLogger(__name__)

@@ -16,17 +16,15 @@ import os
 from typing import Any, Sequence
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from msposejax import skeleton
 from msposejax.data import geometry
 from msposejax.models import pose_net_from_config
-from msposejax.training import checkpointing
-from msposejax.training.optimizer import make_optimizer
-from msposejax.training.steps import make_predict_step
-from msposejax.training.train_state import TrainState
+from msposejax.inference.predict_step import make_predict_step
+from msposejax.state import checkpointing
+from msposejax.state.variables import abstract_variables
 
 BATCH_SIZES = (1, 8, 32)  # people per jitted call are padded up to one of these
 
@@ -91,7 +89,10 @@ class Predictor:
     self.variables = variables
     self.skeleton = skeleton.from_config(self.config)
     model = pose_net_from_config(self.config.model)
-    self._predict = jax.jit(make_predict_step(model, self.config))
+    # predict_step(variables, crops uint8 (B, n, n, 3)) → (keypoints (B, K, 2) in crop px,
+    # scores (B, K)): what `export` serialises.
+    self.predict_step = make_predict_step(model, self.config)
+    self._predict = jax.jit(self.predict_step)
 
   @classmethod
   def from_checkpoint(cls, path: str | os.PathLike, flip_test: bool | None = None,
@@ -103,28 +104,19 @@ class Predictor:
     config = checkpointing.saved_config_checked(mngr, step)
     try:
       model = pose_net_from_config(config.model)
-      n = config.input_size
-      tx = make_optimizer(config)
+      device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+      abstract = abstract_variables(model, config.input_size, device)
     except (AttributeError, KeyError) as e:
       raise ValueError(f"checkpoint {workdir} step {step} has a config this msposejax cannot "
                        f"build a model from (missing {e}); it was written by another version")
-
-    def init(key):
-      v = model.init(key, jnp.zeros((1, n, n, 3), jnp.float32))
-      return TrainState(step=jnp.zeros((), jnp.int32), params=v["params"],
-                        batch_stats=v["batch_stats"], opt_state=tx.init(v["params"]))
-
-    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device),
-                            jax.eval_shape(init, jax.random.key(0)))
-    try:
-      state = checkpointing.restore_checked(mngr, step, abstract)
+    try:  # the weights only: no optimizer state is read, whatever the checkpoint holds
+      variables = checkpointing.restore_variables(mngr, step, abstract)
     except checkpointing.DamagedCheckpointError:
       raise
     except (ValueError, KeyError) as e:
       raise ValueError(f"checkpoint {workdir} step {step} does not match the model its config "
                        f"describes: {e}") from e
-    return cls(config, state.variables(), step=step, flip_test=flip_test)
+    return cls(config, variables, step=step, flip_test=flip_test)
 
   @property
   def input_size(self) -> int:

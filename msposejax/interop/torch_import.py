@@ -1,8 +1,9 @@
 """`msposejax import-torch`: a princeton-vl PyTorch checkpoint → an orbax checkpoint of ours (IO).
 
-The result, OUT/checkpoints/0, holds our train state with the converted weights (fresh
-optimizer state) and the config. Use it as `config.init_from` (MSS heads and MSR-net start
-fresh, reported in the log) or restore it with `Predictor.from_checkpoint(OUT)`.
+The result, OUT/checkpoints/0, holds the converted weights (no optimizer state: it is a
+starting point, not a run to resume) and the config. Use it as `config.init_from` (MSS heads
+and MSR-net start fresh, reported in the log) or restore it with
+`Predictor.from_checkpoint(OUT)`. Neither optax nor the trainer is involved.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import os
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from msposejax.config_checks import validate_config
 from msposejax.interop.torch_names import convert
-from msposejax.training import checkpointing
+from msposejax.models import pose_net_from_config
+from msposejax.state import checkpointing
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -47,24 +51,24 @@ def import_torch(checkpoint: str | os.PathLike, config: ml_collections.ConfigDic
   Returns the report of `torch_names.convert` plus "path". Raises FileExistsError when OUT
   already holds checkpoints (nothing is overwritten).
   """
-  from msposejax.training.loop import Trainer  # pylint: disable=import-outside-toplevel
+  validate_config(config)
   state_dict = load_state_dict(checkpoint)
   config = config.copy_and_resolve_references()
   with config.unlocked():
     config.init_from = ""  # the imported weights are the starting point
-  trainer = Trainer(config, out)
   mngr = checkpointing.manager(out, config)
   if mngr.latest_step() is not None:
     raise FileExistsError(f"{checkpointing.as_path(out)} already holds checkpoints; "
                           "import into a new folder")
-  state = trainer.init_state()
-  variables, report = convert(state_dict, state.variables())
-  variables = jax.tree.map(lambda new, old: jax.device_put(np.asarray(new, old.dtype),
-                                                           old.sharding),
-                           variables, state.variables())
-  state = state.replace(params=variables["params"], batch_stats=variables["batch_stats"],
-                        opt_state=trainer.tx.init(variables["params"]))
-  checkpointing.save(mngr, state, config, force=True)
+  # Freshly initialised variables (seeded by the config): what PyTorch does not provide (the
+  # MSS heads and MSR-net of an MSS+MSR config) starts as a training from scratch would.
+  model = pose_net_from_config(config.model)
+  n = config.input_size
+  target = jax.jit(model.init)(jax.random.key(config.seed), jnp.zeros((1, n, n, 3), jnp.float32))
+  target = {"params": target["params"], "batch_stats": target.get("batch_stats", {})}
+  variables, report = convert(state_dict, jax.device_get(target))
+  variables = jax.tree.map(lambda new, old: np.asarray(new, old.dtype), variables, target)
+  checkpointing.save_variables(mngr, variables, config)
   mngr.wait_until_finished()
   mngr.close()
   return {**report, "path": str(checkpointing.as_path(out) / checkpointing.CHECKPOINT_DIR / "0")}

@@ -21,14 +21,17 @@ from msposejax.config_checks import validate_config
 from msposejax.data import pipeline, worker_guard
 from msposejax.codecs.heatmap import target_resolutions
 from msposejax.evaluation.pckh import format_table
-from msposejax.inference.draw import draw_skeleton, grid
+from msposejax.draw import draw_skeleton, grid
 from msposejax.losses.total import loss_shares, make_loss_fn, scale_weights
 from msposejax.models import pose_net_from_config
-from msposejax.training import checkpointing, evaluator, sharding
+from msposejax.state import checkpointing
+from msposejax.state.variables import abstract_variables
+from msposejax.training import evaluator, log_file, sharding
 from msposejax.training.metric_writer import MetricWriter
 from msposejax.training.optimizer import learning_rate_schedule, make_optimizer
-from msposejax.training.steps import make_predict_step, make_train_step
-from msposejax.training.train_state import TrainState
+from msposejax.inference.predict_step import make_predict_step
+from msposejax.training.steps import make_train_step
+from msposejax.state.train_state import TrainState
 from msposejax.training.workdir_lock import WorkdirLock
 
 _log = logging.getLogger(__name__)
@@ -85,19 +88,17 @@ class Trainer:
     src_dir, step = checkpointing.resolve(self.config.init_from)
     mngr = checkpointing.manager(src_dir, read_only=True)
     src_config = checkpointing.saved_config_checked(mngr, step)
-    with src_config.unlocked():
-      src_config.mesh = self.config.mesh
-      src_config.batch_size = self.config.batch_size
-    src = Trainer(src_config, src_dir)
-    restored = checkpointing.restore_checked(mngr, step, src.abstract_state)
+    # The source's weights only (a full train state or an import-torch checkpoint).
+    restored = checkpointing.restore_variables(mngr, step, abstract_variables(
+        pose_net_from_config(src_config.model), src_config.input_size,
+        sharding.replicated(self.mesh)))
     variables, loaded, new = checkpointing.load_partial(
-        {"params": state.params, "batch_stats": state.batch_stats},
-        {"params": restored.params, "batch_stats": restored.batch_stats})
+        {"params": state.params, "batch_stats": state.batch_stats}, restored)
     new_modules = sorted({p.split("/")[1] for p in new})
     report = (f"init_from {src_dir} (step {step}): {len(loaded)} arrays loaded, {len(new)} new"
               + (f" (new modules: {', '.join(new_modules)})" if new else ""))
     _log.info(report)
-    print(report)
+    _say(report)
     return state.replace(params=variables["params"], batch_stats=variables["batch_stats"],
                          opt_state=self.tx.init(variables["params"]))
 
@@ -115,11 +116,16 @@ class Trainer:
                 memory.temp_size_in_bytes / 1e6, memory.output_size_in_bytes / 1e6)
     return compiled
 
-  def evaluate(self, state: TrainState, num_visualize: int = 0) -> dict[str, Any]:
+  def abstract_variables(self) -> dict[str, Any]:
+    """The model's {"params", "batch_stats"} as placed in the train state (no optimizer)."""
+    return {"params": self.abstract_state.params,
+            "batch_stats": self.abstract_state.batch_stats}
+
+  def evaluate(self, variables: dict[str, Any], num_visualize: int = 0) -> dict[str, Any]:
     source = pipeline.open_source(self.config, self.config.data.eval_split)
     num = min(len(source), self.config.eval_num_examples or len(source))
     loader = pipeline.eval_loader(self.config, source=source, num_examples=num)
-    results = evaluator.predict_split(self.predict, state.variables(), self.config, self.mesh,
+    results = evaluator.predict_split(self.predict, variables, self.config, self.mesh,
                                       loader, num, keep_images=num_visualize)
     report = evaluator.pckh_report(results, skeleton.from_config(self.config))
     report["crops"] = results["crops"]
@@ -179,13 +185,20 @@ class _StopRequest:
     if signum == signal.SIGINT:
       if self.requested == "Ctrl-C":
         raise KeyboardInterrupt
-      print("\nCtrl-C: saving a checkpoint after this step and stopping (Ctrl-C again aborts "
-            "without saving)", flush=True)
+      _say("\nCtrl-C: saving a checkpoint after this step and stopping (Ctrl-C again aborts "
+            "without saving)")
     self.requested = self.requested or ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
 
   def restore(self):
     for signum, handler in self._previous.items():
       signal.signal(signum, handler)
+
+
+def _say(*args, **kwargs) -> None:
+  """The console is for people, and only process 0 speaks (always flushed: logs are tailed)."""
+  if jax.process_index() == 0:
+    kwargs.setdefault("flush", True)
+    print(*args, **kwargs)
 
 
 def _with_stream_start(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -197,7 +210,7 @@ def _with_stream_start(config: ml_collections.ConfigDict) -> ml_collections.Conf
     config.data.stream_start = start
   config.lock()
   if start:
-    print(f"data: continuing the seed's training stream at example {start}")
+    _say(f"data: continuing the seed's training stream at example {start}")
   return config
 
 
@@ -213,7 +226,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
   # Process 0 holds the lock: every process of one multi-host run shares the workdir.
   lock = WorkdirLock(checkpointing.as_path(workdir)) if jax.process_index() == 0 \
       else contextlib.nullcontext()
-  with lock:
+  with lock, log_file.to_file(checkpointing.as_path(workdir)) as log_path:
+    _say(f"library log: {log_path}")
     return _train(config, workdir, t_start)
 
 
@@ -225,6 +239,10 @@ def _resume(mngr, trainer: Trainer, iterator, config: ml_collections.ConfigDict,
   for step in sorted(mngr.all_steps(), reverse=True):
     try:
       saved = checkpointing.saved_config_checked(mngr, step)
+      if checkpointing.holds_weights_only(mngr, step):
+        raise ValueError(f"{workdir} step {step} holds weights only (import-torch), no training "
+                         f"to resume: train from it in a new workdir with "
+                         f"--config.init_from={workdir}")
       checkpointing.check_same_model(saved, config, str(workdir))
       checkpointing.check_resumable(saved, config, str(workdir))
       state = checkpointing.restore_checked(mngr, step, trainer.abstract_state, iterator)
@@ -233,12 +251,12 @@ def _resume(mngr, trainer: Trainer, iterator, config: ml_collections.ConfigDict,
       if jax.process_index() == 0:
         aside.parent.mkdir(parents=True, exist_ok=True)
         (workdir / checkpointing.CHECKPOINT_DIR / str(step)).rename(aside)
-      print(f"{e}; moved to {aside} (kept); trying the step before it", flush=True)
+      _say(f"{e}; moved to {aside} (kept); trying the step before it")
       moved = True
       continue
     if moved:
       mngr = checkpointing.manager(workdir, config)  # it still lists the moved steps
-    print(f"resumed from {workdir / checkpointing.CHECKPOINT_DIR / str(step)}")
+    _say(f"resumed from {workdir / checkpointing.CHECKPOINT_DIR / str(step)}")
     return state, mngr
   if moved:
     raise checkpointing.DamagedCheckpointError(
@@ -271,7 +289,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
   total = config.total_steps
   pending: list[dict] = []
   t_log, step_log = time.time(), start
-  print(f"training {config.model.num_stacks}-stack model for {total} steps "
+  _say(f"training {config.model.num_stacks}-stack model for {total} steps "
         f"(batch {config.batch_size}, {jax.device_count()} devices) from step {start}")
   try:
     for step in range(start, total):
@@ -280,7 +298,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
       pending.append(metrics)
       done = step + 1
       if step == start:
-        print(_share_line(jax.device_get(metrics), config, done))
+        _say(_share_line(jax.device_get(metrics), config, done))
       if (config.log_every and done % config.log_every == 0) or done == total:
         host = jax.device_get(pending)
         pending = []
@@ -301,15 +319,15 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
         writer.write_scalars(done, avg)
         terms = " ".join(f"{k[5:]}={v:.4g}" for k, v in avg.items()
                          if k.startswith("loss/") and k != "loss/total")
-        print(f"step {done}/{total} loss={avg['loss/total']:.4g} ({terms}) "
-              f"{rate:.1f} ex/s ETA {eta / 60:.1f} min", flush=True)
+        _say(f"step {done}/{total} loss={avg['loss/total']:.4g} ({terms}) "
+              f"{rate:.1f} ex/s ETA {eta / 60:.1f} min")
         t_log, step_log = now, done
       metrics_for_ckpt = None
       if config.eval_every and done % config.eval_every == 0 and done != total:
-        report = trainer.evaluate(state)
+        report = trainer.evaluate(state.variables())
         metrics_for_ckpt = {"pckh": report[headline]["mean"]}
         writer.write_scalars(done, _summary(report))
-        print(f"step {done}: {skel.metric}@{skel.thresholds[0]} {report[headline]['mean']:.4f}")
+        _say(f"step {done}: {skel.metric}@{skel.thresholds[0]} {report[headline]['mean']:.4f}")
         t_log = time.time()
       if done == total:
         break  # the final checkpoint is saved below, with its PCKh
@@ -319,15 +337,15 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
         checkpointing.save(mngr, state, config, iterator, metrics=metrics_for_ckpt)
       if preemption.requested or mngr.reached_preemption(done):
         mngr.wait_until_finished()
-        print(f"stopping at step {done} on {preemption.requested or 'preemption'}; checkpoint "
-              f"saved in {workdir / checkpointing.CHECKPOINT_DIR / str(done)}", flush=True)
+        _say(f"stopping at step {done} on {preemption.requested or 'preemption'}; checkpoint "
+              f"saved in {workdir / checkpointing.CHECKPOINT_DIR / str(done)}")
         return {"preempted_at": done}
   finally:
     preemption.restore()
   if mngr.latest_step() != total:  # saved before evaluating: a failing evaluation loses nothing
     checkpointing.save(mngr, state, config, iterator, force=True)
     mngr.wait_until_finished()
-  report = trainer.evaluate(state, num_visualize=config.num_visualize)
+  report = trainer.evaluate(state.variables(), num_visualize=config.num_visualize)
   final = {k: v for k, v in report.items() if k != "crops"}
   checkpointing.resave_with_metrics(mngr, state, config, iterator,
                                     {"pckh": final[headline]["mean"]})
@@ -338,8 +356,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
   if jax.process_index() == 0:
     (workdir / "final_metrics.json").write_text(json.dumps(final, indent=1))
     _save_predictions_png(report, workdir / "predictions.png", skel)
-    print(_table(final, skel))
-    print(f"wrote {workdir / 'final_metrics.json'} and {workdir / 'predictions.png'}")
+    _say(_table(final, skel))
+    _say(f"wrote {workdir / 'final_metrics.json'} and {workdir / 'predictions.png'}")
   return final
 
 
@@ -348,15 +366,16 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | os.Pat
   """`msposejax eval`: PCKh of one checkpoint (default: the best, else the latest)."""
   workdir, best = checkpointing.resolve(workdir)
   step = step if step is not None else best
-  trainer = Trainer(config, workdir)
-  mngr = checkpointing.manager(workdir, read_only=True)
-  checkpointing.check_same_model(checkpointing.saved_config_checked(mngr, step), config,
-                                 str(workdir))
-  state = checkpointing.restore_checked(mngr, step, trainer.abstract_state)
-  report = trainer.evaluate(state)
-  final = {k: v for k, v in report.items() if k != "crops"}
-  final["step"] = step
-  if jax.process_index() == 0:
-    print(_table(final, skeleton.from_config(config)))
-    (workdir / f"eval_step{step}.json").write_text(json.dumps(final, indent=1))
+  with log_file.to_file(workdir):
+    trainer = Trainer(config, workdir)
+    mngr = checkpointing.manager(workdir, read_only=True)
+    checkpointing.check_same_model(checkpointing.saved_config_checked(mngr, step), config,
+                                   str(workdir))
+    variables = checkpointing.restore_variables(mngr, step, trainer.abstract_variables())
+    report = trainer.evaluate(variables)
+    final = {k: v for k, v in report.items() if k != "crops"}
+    final["step"] = step
+    if jax.process_index() == 0:
+      _say(_table(final, skeleton.from_config(config)))
+      (workdir / f"eval_step{step}.json").write_text(json.dumps(final, indent=1))
   return final

@@ -1,4 +1,5 @@
-"""Pure train and predict steps (jit them with the shardings of `training.sharding`)."""
+"""The pure train step (jit it with the shardings of `training.sharding`); the predict step
+is `inference.predict_step`."""
 
 from __future__ import annotations
 
@@ -7,20 +8,11 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
-from msposejax import skeleton
-from msposejax.codecs.decode import decode_heatmaps
-from msposejax.codecs.heatmap import heatmap_to_input
-from msposejax.evaluation.flip_test import flip_test_heatmaps
+from msposejax.inference.predict_step import to_float_images
 from msposejax.losses.total import LossFn
-from msposejax.training.train_state import TrainState
-
-
-def to_float_images(images: jax.Array) -> jax.Array:
-  """uint8 [0, 255] → float32 [0, 1]; batches travel as uint8 (4× less host→device traffic)."""
-  return images.astype(jnp.float32) / 255.0
+from msposejax.state.train_state import TrainState
 
 
 def make_train_step(model: nn.Module, tx: optax.GradientTransformation, loss_fn: LossFn,
@@ -57,24 +49,3 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, loss_fn:
     return new, metrics
 
   return train_step
-
-
-def make_predict_step(model: nn.Module, config: ml_collections.ConfigDict
-                      ) -> Callable[[dict, jax.Array], tuple[jax.Array, jax.Array]]:
-  """Returns predict(variables, images_uint8) → (coords (B,K,2) in input-crop px, scores (B,K)).
-
-  Uses MSR-net's (or the last stack's) final heatmaps, flip test when config.decode.flip_test.
-  """
-  flip = bool(config.decode.flip_test)
-  flip_pairs = skeleton.from_config(config).flip_pairs
-  method = config.decode.method
-  size = config.input_size
-
-  def predict(variables: dict, images: jax.Array) -> tuple[jax.Array, jax.Array]:
-    x = to_float_images(images)
-    heatmap_fn = lambda im: model.apply(variables, im, train=False)["final"]
-    heatmaps = flip_test_heatmaps(heatmap_fn, x, flip_pairs) if flip else heatmap_fn(x)
-    coords, scores = decode_heatmaps(heatmaps, method)
-    return heatmap_to_input(coords, heatmaps.shape[1], size), scores
-
-  return predict

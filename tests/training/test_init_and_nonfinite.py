@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from msposejax.training import checkpointing
+from msposejax.state import checkpointing
 from msposejax.training.loop import NonFiniteLossError, train
 from tests.training.conftest import small_config
 
@@ -57,3 +57,26 @@ def test_best_checkpoint_is_kept_beside_the_latest(tmp_path, tfds_dir):
   best = checkpointing.best_step(mngr)
   assert best in steps and set(steps) >= {7, 8}
   assert len(steps) <= 3
+
+
+def test_a_weights_only_checkpoint_starts_a_training_but_is_never_resumed(tmp_path, tfds_dir):
+  """What import-torch writes (weights and config, no optimizer state)."""
+  from msposejax.models import pose_net_from_config
+  from msposejax.state.variables import abstract_variables
+  cfg = small_config(tfds_dir, total_steps=1, eval_num_examples=8)
+  rng = np.random.default_rng(0)
+  variables = jax.tree.map(lambda a: rng.normal(size=a.shape).astype(a.dtype),
+                           abstract_variables(pose_net_from_config(cfg.model), cfg.input_size))
+  mngr = checkpointing.manager(tmp_path / "imported", cfg)
+  checkpointing.save_variables(mngr, variables, cfg)
+  mngr.wait_until_finished()
+  mngr.close()
+  fresh = checkpointing.manager(tmp_path / "imported", read_only=True)
+  assert checkpointing.holds_weights_only(fresh, 0)
+  restored = checkpointing.restore_variables(fresh, 0, abstract_variables(
+      pose_net_from_config(cfg.model), cfg.input_size,
+      jax.sharding.SingleDeviceSharding(jax.devices()[0])))
+  np.testing.assert_array_equal(restored["params"]["pre_conv"]["bn"]["bias"],
+                                variables["params"]["pre_conv"]["bn"]["bias"])
+  with pytest.raises(ValueError, match="holds weights only .* --config.init_from="):
+    train(cfg, tmp_path / "imported")

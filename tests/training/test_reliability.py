@@ -12,7 +12,8 @@ import time
 import pytest
 
 from msposejax.inference.predictor import Predictor
-from msposejax.training import checkpointing, loop
+from msposejax.state import checkpointing
+from msposejax.training import loop
 from msposejax.training.workdir_lock import WorkdirBusyError, WorkdirLock
 from tests.conftest import REPO, with_field
 from tests.training.conftest import cli_overrides, small_config

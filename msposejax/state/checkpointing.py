@@ -1,4 +1,8 @@
-"""orbax checkpoints (IO): train state + grain iterator state + config in every step.
+"""orbax checkpoints (IO): train state + grain iterator state + config in every training step;
+weights and config in an import-torch step (`save_variables`).
+
+grain is imported only where a data iterator is saved or restored, so prediction never
+loads it.
 
 Layout: WORKDIR/checkpoints/STEP/{state, data, config}. The manager keeps the last
 `config.checkpoint.keep` steps plus the one with the best validation headline metric
@@ -11,17 +15,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flax.traverse_util
-import grain.python as grain
 import jax
 import ml_collections
+import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
 from msposejax.config_checks import get_field
+
+if TYPE_CHECKING:
+  import grain.python as grain
 
 _log = logging.getLogger(__name__)
 CHECKPOINT_DIR = "checkpoints"
@@ -34,7 +41,8 @@ def as_path(path: str | os.PathLike) -> epath.Path:
 
 
 def _pckh(metrics: dict[str, float]) -> float:
-  return metrics["pckh"]
+  value = metrics.get("pckh", float("-inf"))
+  return float("-inf") if value != value else value  # NaN ranks last
 
 
 def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None = None,
@@ -58,6 +66,7 @@ def save(mngr: ocp.CheckpointManager, state: Any, config: ml_collections.ConfigD
   items = {"state": ocp.args.StandardSave(state),
            "config": ocp.args.JsonSave(json.loads(config.to_json_best_effort()))}
   if data_iterator is not None:
+    import grain.python as grain  # only a training saves the data iterator
     items["data"] = grain.PyGrainCheckpointSave(data_iterator)
   return mngr.save(int(state.step), args=ocp.args.Composite(**items), metrics=metrics,
                    force=force)
@@ -130,8 +139,51 @@ def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
   """Restores the state onto `abstract_state`'s shardings (and the iterator in place)."""
   items = {"state": ocp.args.StandardRestore(abstract_state)}
   if data_iterator is not None:
+    import grain.python as grain
     items["data"] = grain.PyGrainCheckpointRestore(data_iterator)
   return mngr.restore(step, args=ocp.args.Composite(**items))["state"]
+
+
+def save_variables(mngr: ocp.CheckpointManager, variables: dict[str, Any],
+                   config: ml_collections.ConfigDict, step: int = 0) -> None:
+  """A weights-only checkpoint (import-torch): state = {step, params, batch_stats}, with no
+  optimizer state; predict with it, or start a training from it with `config.init_from`."""
+  state = {"step": np.int32(step), "params": variables["params"],
+           "batch_stats": variables["batch_stats"]}
+  mngr.save(step, args=ocp.args.Composite(
+      state=ocp.args.StandardSave(state),
+      config=ocp.args.JsonSave(json.loads(config.to_json_best_effort()))), force=True)
+
+
+def holds_weights_only(mngr: ocp.CheckpointManager, step: int) -> bool:
+  """True for a `save_variables` checkpoint (no optimizer state: it cannot be resumed)."""
+  # Read from the step's files: a manager knows an item's metadata only after restoring it.
+  try:
+    tree = ocp.StandardCheckpointHandler().metadata(mngr.directory / str(step) / "state")
+  except Exception:  # pylint: disable=broad-except  (damage is reported by the restore)
+    return False
+  tree = getattr(tree, "tree", tree)
+  return isinstance(tree, dict) and "opt_state" not in tree
+
+
+def restore_variables(mngr: ocp.CheckpointManager, step: int, abstract: dict[str, Any]
+                      ) -> dict[str, Any]:
+  """Only {"params", "batch_stats"} of a step (full or weights-only) onto `abstract`'s
+  shardings (`variables.abstract_variables`); the optimizer state is never read. Use a
+  manager of its own (`manager(..., read_only=True)`): orbax binds an item to the kind of
+  restore first used on it.
+
+  Raises:
+    DamagedCheckpointError: a damaged step (naming its bad file).
+    ValueError: variables of another model.
+  """
+  args = ocp.args.PyTreeRestore(item=abstract, partial_restore=True,
+                                restore_args=ocp.checkpoint_utils.construct_restore_args(abstract))
+  try:
+    return mngr.restore(step, args=ocp.args.Composite(state=args))["state"]
+  except Exception as e:  # pylint: disable=broad-except  (orbax, tensorstore, OS, JSON errors)
+    _raise_if_damaged(mngr, step, e)
+    raise
 
 
 class DamagedCheckpointError(ValueError):
@@ -215,12 +267,10 @@ def _raise_if_damaged(mngr: ocp.CheckpointManager, step: int, error: Exception) 
 
 def best_step(mngr: ocp.CheckpointManager) -> int | None:
   """Step with the highest saved "pckh" metric, or None if no step has one."""
-  best = None
-  for info in mngr._checkpoints:  # pylint: disable=protected-access
-    pckh = (info.metrics or {}).get("pckh")
-    if pckh is not None and (best is None or pckh > best[0]):
-      best = (pckh, info.step)
-  return None if best is None else best[1]
+  step = mngr.best_step()  # orbax ranks only the steps saved with metrics
+  if step is None or "pckh" not in (mngr.metrics(step) or {}):
+    return None
+  return step
 
 
 def resolve(path: str | os.PathLike, prefer_best: bool = True) -> tuple[epath.Path, int]:

@@ -1,0 +1,67 @@
+"""The full library log of a run goes to a file in its workdir; the console keeps only what a
+person needs (IO: files, logging handlers).
+
+orbax, absl, grain and our modules log at INFO (checkpoint renames, thread syncs, compile
+times, the parameter table): hundreds of lines a run. `to_file(workdir)` sends every INFO
+record that reaches the root logger to WORKDIR/log.txt (log.pN.txt for process N > 0) and
+raises the console handlers to WARNING, so warnings and errors still reach the terminal.
+orbax logs through absl, whose logger passes INFO on where absl's verbosity allows it (the
+`msposejax` command line runs absl's app, which does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from typing import Iterator
+
+import jax
+from etils import epath
+
+_FORMAT = "%(asctime)s %(levelname).1s %(name)s: %(message)s"
+
+
+def _is_console(handler: logging.Handler) -> bool:
+  stream = getattr(handler, "stream", None)
+  return stream in (sys.stderr, sys.stdout) or type(handler).__name__ == "ABSLHandler"
+
+
+@contextlib.contextmanager
+def to_file(workdir: str | os.PathLike) -> Iterator[epath.Path]:
+  """Within the block: INFO and up into the workdir's log file, WARNING and up on the console.
+
+  Yields the log file's path. Handlers that are not the console (a user's own file, pytest's
+  capture) keep their levels.
+  """
+  index = jax.process_index()
+  path = epath.Path(workdir) / ("log.txt" if index == 0 else f"log.p{index}.txt")
+  path.parent.mkdir(parents=True, exist_ok=True)
+  root = logging.getLogger()
+  file_handler = logging.StreamHandler(path.open("a"))
+  file_handler.setFormatter(logging.Formatter(_FORMAT))
+  file_handler.setLevel(logging.INFO)
+  console = [(h, h.level) for h in root.handlers if _is_console(h)]
+  # Without any handler Python prints warnings through logging.lastResort; the file handler
+  # would silence that, so such a process (a notebook, a script) gets a stderr one.
+  extra = None if root.handlers else logging.StreamHandler(sys.stderr)
+  if extra is not None:
+    extra.setLevel(logging.WARNING)
+    root.addHandler(extra)
+  previous_level = root.level
+  for handler, level in console:
+    handler.setLevel(max(level, logging.WARNING))
+  root.addHandler(file_handler)
+  root.setLevel(min(previous_level, logging.INFO) if previous_level else logging.INFO)
+  try:
+    yield path
+  finally:
+    root.removeHandler(file_handler)
+    file_handler.close()
+    file_handler.stream.close()
+    if extra is not None:
+      root.removeHandler(extra)
+    for handler, level in console:
+      handler.setLevel(level)
+    root.setLevel(previous_level)

@@ -1,0 +1,87 @@
+"""The package's layers import downwards only (docs/architecture.md): parsed, not imported."""
+
+import ast
+import collections
+
+from tests.conftest import REPO
+
+# Each unit (a subpackage, or a top-level module) and the units it may import. Keep in step
+# with docs/architecture.md.
+ALLOWED = {
+    "skeleton": set(), "config_files": set(), "draw": {"skeleton"}, "commands": set(),
+    "codecs": {"skeleton"}, "models": set(), "losses": {"codecs", "skeleton"},
+    "evaluation": {"codecs", "skeleton"},
+    "config_checks": {"codecs", "losses", "models", "skeleton"},
+    "data": {"codecs", "evaluation", "skeleton", "draw"},
+    "state": {"config_checks"},
+    "inference": {"state", "models", "codecs", "evaluation", "data", "skeleton", "draw"},
+    "interop": {"state", "models", "config_checks"},
+    "training": {"state", "inference", "models", "losses", "codecs", "evaluation", "data",
+                 "skeleton", "draw", "config_checks"},
+    "describe": {"models", "skeleton"}, "score_command": {"evaluation"},
+}
+TOP = {"main"}  # the command line may import anything
+
+
+def _unit(module: str) -> str:
+  parts = module.split(".")
+  return parts[1] if len(parts) > 1 else "msposejax"
+
+
+def import_graph() -> dict[str, set[str]]:
+  graph = collections.defaultdict(set)
+  package = REPO / "msposejax"
+  for path in package.rglob("*.py"):
+    rel = path.relative_to(REPO).with_suffix("")
+    module = ".".join(p for p in rel.parts if p != "__init__")
+    src = _unit(module)
+    for node in ast.walk(ast.parse(path.read_text())):
+      if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == \
+          "msposejax":
+        names = ([f"msposejax.{a.name}" for a in node.names] if node.module == "msposejax"
+                 else [node.module])
+      elif isinstance(node, ast.Import):
+        names = [a.name for a in node.names if a.name.split(".")[0] == "msposejax"]
+      else:
+        continue
+      graph[src].update(_unit(n) for n in names if _unit(n) != src)
+  return graph
+
+
+def test_every_unit_imports_only_the_layers_below_it():
+  graph = import_graph()
+  units = {p.stem if p.is_file() else p.name for p in (REPO / "msposejax").iterdir()
+           if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+  assert units - TOP == set(ALLOWED), "a new unit needs its row in ALLOWED and the doc"
+  wrong = {src: sorted(dst - ALLOWED[src]) for src, dst in graph.items()
+           if src not in TOP and dst - ALLOWED[src]}
+  assert not wrong, f"imports against the layers: {wrong}"
+
+
+def test_the_allowed_graph_has_no_cycle():
+  seen, done = set(), set()
+
+  def visit(unit, path):
+    assert unit not in seen - done, f"cycle: {' -> '.join(path + [unit])}"
+    if unit in done:
+      return
+    seen.add(unit)
+    for dst in ALLOWED[unit]:
+      visit(dst, path + [unit])
+    done.add(unit)
+
+  for unit in ALLOWED:
+    visit(unit, [])
+
+
+def test_prediction_export_and_import_load_neither_optax_grain_tfds_nor_the_trainer():
+  import subprocess
+  import sys
+  code = ("import sys\nimport msposejax.inference.predictor, msposejax.inference.predict_files\n"
+          "import msposejax.inference.export, msposejax.interop.torch_import\n"
+          "print(sorted(m for m in ('optax', 'grain', 'tensorflow_datasets', 'tensorflow',"
+          " 'msposejax.training') if m in sys.modules))")
+  proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                        timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,45 @@
+"""The library log goes to WORKDIR/log.txt; the console keeps warnings (training/log_file.py)."""
+
+import logging
+import sys
+
+from msposejax.training import log_file
+
+
+def test_info_goes_to_the_file_and_only_warnings_to_the_console(tmp_path, capsys):
+  root = logging.getLogger()
+  console = logging.StreamHandler(sys.stderr)
+  other = logging.FileHandler(tmp_path / "mine.txt")  # not the console: left as it is
+  root.addHandler(console)
+  root.addHandler(other)
+  before = root.level
+  try:
+    with log_file.to_file(tmp_path / "run") as path:
+      logging.getLogger("orbax.like").info("renamed a tmp checkpoint")
+      logging.getLogger("msposejax.x").warning("3 corrupt images skipped")
+    logging.getLogger("after").warning("back to normal")
+  finally:
+    root.removeHandler(console)
+    root.removeHandler(other)
+    other.close()
+  assert path == tmp_path / "run" / "log.txt"
+  text = path.read_text()
+  assert "I orbax.like: renamed a tmp checkpoint" in text and "3 corrupt images" in text
+  err = capsys.readouterr().err
+  assert "renamed a tmp" not in err and "3 corrupt images skipped" in err and "back to" in err
+  assert "renamed a tmp" in (tmp_path / "mine.txt").read_text()  # its level untouched
+  assert root.level == before and console.level == logging.NOTSET
+  assert not any(h.stream.closed for h in root.handlers if hasattr(h, "stream"))
+
+
+def test_without_handlers_warnings_still_reach_stderr(tmp_path, capsys):
+  root = logging.getLogger()
+  saved = root.handlers[:]
+  root.handlers = []
+  try:
+    with log_file.to_file(tmp_path):
+      logging.getLogger("x").warning("visible")
+  finally:
+    root.handlers = saved
+  assert "visible" in capsys.readouterr().err
+  assert "visible" in (tmp_path / "log.txt").read_text()
