@@ -2,7 +2,8 @@
 
 Index base: the official annotations, and the hourglass `.h5` ones, are MATLAB (1-based).
 We subtract 1 from joints, centres and head boxes *here, when parsing*, so everything inside
-msposejax is 0-based; `to_matlab_base` adds it back for files the official evaluation reads.
+msposejax is 0-based; `evaluation/mpii_files.py` adds it back in the files the official
+evaluation reads.
 
 Each example stores a generous crop around one person rather than the whole photo: enough
 margin for the largest scale (×1.25) and any rotation of the training augmentation, downscaled
@@ -40,11 +41,6 @@ class Person:
   center: np.ndarray          # (2,)
   scale: float
   head_box: np.ndarray | None  # (4,) x1 y1 x2 y2, None when the source has none
-
-
-def to_matlab_base(xy: np.ndarray) -> np.ndarray:
-  """0-based pixel coordinates → the 1-based coordinates of the official MPII files."""
-  return np.asarray(xy) + 1.0
 
 
 def derived_head_box(joints: np.ndarray, visible: np.ndarray, scale: float,

@@ -6,14 +6,14 @@ loads it.
 
 Layout: WORKDIR/checkpoints/STEP/{state, data, config}. The manager keeps the last
 `config.checkpoint.keep` steps plus the one with the best validation headline metric
-(`metrics` "pckh": PCKh@0.5 for MPII skeletons, PCK@0.2 for LSP), saves asynchronously, and answers orbax's preemption check. The config travels with
-each checkpoint, so a checkpoint can be restored from its path alone.
+(`metrics` "pckh": PCKh@0.5 for MPII skeletons, PCK@0.2 for LSP), saves asynchronously, and
+answers orbax's preemption check. The config travels with each checkpoint, so a checkpoint
+can be restored from its path alone.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,6 @@ from msposejax.config_checks import get_field
 if TYPE_CHECKING:
   import grain.python as grain
 
-_log = logging.getLogger(__name__)
 CHECKPOINT_DIR = "checkpoints"
 
 

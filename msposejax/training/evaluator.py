@@ -1,4 +1,5 @@
-"""PCKh evaluation of a model over the eval split (IO: reads data, gathers across hosts)."""
+"""A model's predictions over the eval split on the mesh (IO: reads data, gathers across
+hosts); the metric report is `evaluation.report`."""
 
 from __future__ import annotations
 
@@ -11,12 +12,9 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
-from msposejax import skeleton
 from msposejax.data import geometry
-from msposejax.evaluation.pckh import pckh
 from msposejax.training.sharding import global_batch
 
-SUBSETS = ("occluded", "crowded", "scale_small")  # per-person tags of the dataset
 _KEEP = ("joints", "visible", "normaliser", "joint_occluded", "valid", "occluded", "crowded",
          "scale_small")
 
@@ -69,34 +67,3 @@ def predict_split(predict: Callable, variables: Any, config: ml_collections.Conf
              for k, v in local.items()}
   local["crops"] = images[:keep_images]
   return local
-
-
-def pckh_report(results: dict[str, np.ndarray], skel: skeleton.Skeleton = skeleton.MPII
-                ) -> dict[str, Any]:
-  """The skeleton's metric (PCKh or PCK) at its thresholds over valid examples, per hard-case
-  subset of people, and over the labelled-but-occluded joints where the data marks them.
-
-  Keys: "pckh@0.5" (MPII) or "pck@0.2" (LSP) and the other thresholds; "SUBSET/KEY" for
-  occluded, crowded, scale_small people; "occluded_joints/KEY" (only those joints count).
-  People without a normaliser (LSP: a torso joint unlabelled) are left out and counted.
-  """
-  valid = results["valid"].astype(bool)
-  has_norm = np.isfinite(results["normaliser"]) & (results["normaliser"] > 0)
-  report: dict[str, Any] = {"num_people": int((valid & has_norm).sum()),
-                            "num_without_normaliser": int((valid & ~has_norm).sum()),
-                            "metric": skel.metric, "skeleton": skel.name}
-  valid = valid & has_norm
-  visible = results["visible"].astype(bool)
-  occluded_joints = visible & results["joint_occluded"].astype(bool)
-  subsets = [(None, valid, visible)]
-  subsets += [(s, valid & results[s].astype(bool), visible) for s in SUBSETS]
-  subsets += [("occluded_joints", valid, occluded_joints)]
-  for subset, sel, joints_sel in subsets:
-    if not (sel[:, None] & joints_sel).any():
-      continue
-    for t in skel.thresholds:
-      res = pckh(results["pred"][sel], results["joints"][sel], joints_sel[sel],
-                 results["normaliser"][sel], t, skel)
-      key = skeleton.metric_key(skel, t)
-      report[key if subset is None else f"{subset}/{key}"] = res
-  return report

@@ -21,6 +21,7 @@ from msposejax.config_checks import validate_config
 from msposejax.data import pipeline, worker_guard
 from msposejax.codecs.heatmap import target_resolutions
 from msposejax.evaluation.pckh import format_table
+from msposejax.evaluation.report import pckh_report
 from msposejax.draw import draw_skeleton, grid
 from msposejax.losses.total import loss_shares, make_loss_fn, scale_weights
 from msposejax.models import pose_net_from_config
@@ -127,7 +128,7 @@ class Trainer:
     loader = pipeline.eval_loader(self.config, source=source, num_examples=num)
     results = evaluator.predict_split(self.predict, variables, self.config, self.mesh,
                                       loader, num, keep_images=num_visualize)
-    report = evaluator.pckh_report(results, skeleton.from_config(self.config))
+    report = pckh_report(results, skeleton.from_config(self.config))
     report["crops"] = results["crops"]
     return report
 

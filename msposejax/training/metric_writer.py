@@ -7,7 +7,6 @@ import os
 import time
 
 import jax
-import numpy as np
 
 
 class MetricWriter:
@@ -40,10 +39,6 @@ class MetricWriter:
     self._jsonl.write(json.dumps({"step": step, "time": time.time(),
                                   **{k: float(v) for k, v in scalars.items()}}) + "\n")
     self._jsonl.flush()
-
-  def write_image(self, step: int, name: str, image: np.ndarray) -> None:
-    if self._active:
-      self._tb.add_image(name, image, step, dataformats="HWC")
 
   def close(self) -> None:
     if self._active:
