@@ -22,7 +22,7 @@ import numpy as np
 from absl import app
 from ml_collections import config_flags
 
-from msposejax.data.transforms import target_resolutions
+from msposejax.codecs import MultiScaleCodec
 from msposejax.training.loop import Trainer
 from msposejax.training.sharding import global_batch
 
@@ -58,7 +58,7 @@ def main(argv):
   rng = np.random.default_rng(0)
   batch = global_batch({"image": rng.integers(0, 255, (b, n, n, 3), dtype=np.uint8),
                         "targets": {r: rng.uniform(size=(b, r, r, k)).astype(np.float32)
-                                    for r, _ in target_resolutions(config)},
+                                    for r in MultiScaleCodec.from_config(config).resolutions},
                         "weights": np.ones((b, k), np.float32), "valid": np.ones(b, bool)},
                        trainer.mesh)
   state, metrics = step(state, batch)

@@ -63,11 +63,11 @@ def _config(cell: dict):
 
 
 def _batch(config, rng):
-  from msposejax.data.transforms import target_resolutions
+  from msposejax.codecs import MultiScaleCodec
   b, n, k = config.batch_size, config.input_size, config.model.num_joints
   return {"image": rng.integers(0, 255, (b, n, n, 3), dtype=np.uint8),
           "targets": {r: rng.uniform(size=(b, r, r, k)).astype(np.float32)
-                      for r, _ in target_resolutions(config)},
+                      for r in MultiScaleCodec.from_config(config).resolutions},
           "weights": np.ones((b, k), np.float32), "valid": np.ones(b, bool)}
 
 

@@ -23,13 +23,6 @@ def heatmap_to_input(xy, heatmap_size: float, input_size: float):
   return (xy + 0.5) * (input_size / heatmap_size) - 0.5
 
 
-def target_resolutions(config) -> tuple[tuple[int, float], ...]:
-  """(resolution, σ) of every heatmap the model of `config` predicts, full resolution first."""
-  full = config.input_size // 4
-  levels = config.model.depth if config.model.mss else 1
-  return tuple((full // 2**l, float(config.targets.sigma_per_scale[l])) for l in range(levels))
-
-
 def _check_keypoints(xy: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   xy = np.asarray(xy, np.float64)
   visible = np.asarray(visible).astype(bool)

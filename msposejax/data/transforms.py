@@ -15,7 +15,7 @@ import ml_collections
 import numpy as np
 
 from msposejax import skeleton
-from msposejax.codecs.heatmap import render_multiscale, target_resolutions
+from msposejax.codecs.multiscale import MultiScaleCodec
 from msposejax.data import augment, geometry, keypoint_masking, worker_guard
 from msposejax.data.features import decode_pil
 from msposejax.evaluation.pckh import head_size_from_box, torso_size
@@ -49,16 +49,11 @@ def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.
 
 
 def _targets(xy, visible, config):
-  res_sigma = target_resolutions(config)
-  return render_multiscale(xy, visible, config.input_size, [r for r, _ in res_sigma],
-                           [s for _, s in res_sigma])
+  return MultiScaleCodec.from_config(config).encode(xy, visible)
 
 
 def _empty(config: ml_collections.ConfigDict) -> dict:
-  n, k = config.input_size, config.model.num_joints
-  return {"image": np.zeros((n, n, 3), np.uint8),
-          "targets": {r: np.zeros((r, r, k), np.float32) for r, _ in target_resolutions(config)},
-          "weights": np.zeros(k, np.float32), "valid": np.bool_(False)}
+  return MultiScaleCodec.from_config(config).empty_example()
 
 
 def train_example(record: dict, rng: np.random.Generator, config: ml_collections.ConfigDict,

@@ -14,8 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from msposejax import skeleton
-from msposejax.codecs.decode import decode_heatmaps
-from msposejax.codecs.heatmap import heatmap_to_input
+from msposejax.codecs.multiscale import MultiScaleCodec
 from msposejax.evaluation.flip_test import flip_test_heatmaps
 
 
@@ -32,14 +31,12 @@ def make_predict_step(model: nn.Module, config: ml_collections.ConfigDict
   """
   flip = bool(config.decode.flip_test)
   flip_pairs = skeleton.from_config(config).flip_pairs
-  method = config.decode.method
-  size = config.input_size
+  codec = MultiScaleCodec.from_config(config)
 
   def predict(variables: dict, images: jax.Array) -> tuple[jax.Array, jax.Array]:
     x = to_float_images(images)
     heatmap_fn = lambda im: model.apply(variables, im, train=False)["final"]
     heatmaps = flip_test_heatmaps(heatmap_fn, x, flip_pairs) if flip else heatmap_fn(x)
-    coords, scores = decode_heatmaps(heatmaps, method)
-    return heatmap_to_input(coords, heatmaps.shape[1], size), scores
+    return codec.decode(heatmaps)
 
   return predict

@@ -10,7 +10,7 @@ import ml_collections
 import numpy as np
 
 from msposejax import skeleton
-from msposejax.codecs.heatmap import render_multiscale, target_resolutions
+from msposejax.codecs.multiscale import MultiScaleCodec
 from msposejax.losses.heatmap_mse import heatmap_mse
 from msposejax.losses.structure_aware import structure_aware_loss
 
@@ -39,9 +39,8 @@ def zero_prediction_losses(config: ml_collections.ConfigDict) -> dict[int, float
   term = _term_fn(config.loss.intermediate, "intermediate", config.loss.structure_alpha,
                   neighbours)
   k, n = config.model.num_joints, config.input_size
-  res_sigma = target_resolutions(config)
-  targets, _ = render_multiscale(np.full((k, 2), (n - 1) / 2), np.ones(k, bool), n,
-                                 [r for r, _ in res_sigma], [s for _, s in res_sigma])
+  targets, _ = MultiScaleCodec.from_config(config).encode(np.full((k, 2), (n - 1) / 2),
+                                                          np.ones(k, bool))
   ones = jnp.ones((1, k), jnp.float32)
   return {r: float(term(jnp.zeros((1, *g.shape), jnp.float32), jnp.asarray(g)[None], ones))
           for r, g in targets.items()}
@@ -55,15 +54,15 @@ def scale_weights(config: ml_collections.ConfigDict) -> dict[int, float]:
   the start (the full resolution's weight is unchanged), instead of the coarsest head
   taking most of the loss (75% at 8 px in the paper-sized config with λ_r = 1, σ = 1).
   """
-  res_sigma = target_resolutions(config)
+  resolutions = MultiScaleCodec.from_config(config).resolutions
   given = tuple(float(w) for w in config.loss.scale_weights)
-  if len(given) < len(res_sigma):
+  if len(given) < len(resolutions):
     raise ValueError(f"config.loss.scale_weights has {len(given)} entries; the model predicts "
-                     f"{len(res_sigma)} resolution(s)")
-  weights = {r: given[level] for level, (r, _) in enumerate(res_sigma)}
+                     f"{len(resolutions)} resolution(s)")
+  weights = {r: given[level] for level, r in enumerate(resolutions)}
   if config.loss.balance_scales:
     zero = zero_prediction_losses(config)
-    full = res_sigma[0][0]
+    full = resolutions[0]
     weights = {r: w * zero[full] / zero[r] for r, w in weights.items()}
   return weights
 

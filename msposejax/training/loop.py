@@ -19,7 +19,7 @@ from PIL import Image
 from msposejax import skeleton
 from msposejax.config_checks import validate_config
 from msposejax.data import pipeline, worker_guard
-from msposejax.codecs.heatmap import target_resolutions
+from msposejax.codecs.multiscale import MultiScaleCodec
 from msposejax.evaluation.pckh import format_table
 from msposejax.evaluation.report import pckh_report
 from msposejax.draw import draw_skeleton, grid
@@ -43,12 +43,10 @@ class NonFiniteLossError(RuntimeError):
 
 
 def _abstract_batch(config: ml_collections.ConfigDict, mesh) -> dict:
-  b, n, k = config.batch_size, config.input_size, config.model.num_joints
   s = sharding.batch_sharding(mesh)
-  spec = lambda shape, dtype: jax.ShapeDtypeStruct(shape, dtype, sharding=s)
-  return {"image": spec((b, n, n, 3), jnp.uint8),
-          "targets": {r: spec((b, r, r, k), jnp.float32) for r, _ in target_resolutions(config)},
-          "weights": spec((b, k), jnp.float32), "valid": spec((b,), jnp.bool_)}
+  return jax.tree.map(lambda spec: jax.ShapeDtypeStruct(*spec, sharding=s),
+                      MultiScaleCodec.from_config(config).batch_layout(config.batch_size),
+                      is_leaf=lambda x: isinstance(x, tuple))
 
 
 class Trainer:

@@ -22,7 +22,7 @@ if int(num_processes) > 1:
 import numpy as np  # noqa: E402
 
 from msposejax.config_files import load_config  # noqa: E402
-from msposejax.data.transforms import target_resolutions  # noqa: E402
+from msposejax.codecs import MultiScaleCodec  # noqa: E402
 from msposejax.training import sharding  # noqa: E402
 from msposejax.training.loop import Trainer  # noqa: E402
 
@@ -45,7 +45,7 @@ for i in range(3):
   b, n, k = config.batch_size, config.input_size, config.model.num_joints
   full = {"image": rng.integers(0, 255, (b, n, n, 3), dtype=np.uint8),
           "targets": {r: rng.uniform(size=(b, r, r, k)).astype(np.float32)
-                      for r, _ in target_resolutions(config)},
+                      for r in MultiScaleCodec.from_config(config).resolutions},
           "weights": (rng.uniform(size=(b, k)) > 0.2).astype(np.float32),
           "valid": np.ones(b, bool)}
   local = jax.tree.map(lambda x: x[lo:lo + per_process], full)

@@ -1,0 +1,39 @@
+"""The config's multi-scale codec: which maps, their layout, encode → decode in crop pixels."""
+
+import jax.numpy as jnp
+import numpy as np
+
+from msposejax.codecs import MultiScaleCodec
+from tests.conftest import with_field
+
+
+def test_resolutions_and_sigmas_follow_the_model(tiny_config):
+  codec = MultiScaleCodec.from_config(tiny_config)  # 64-px input, depth 2, MSS
+  assert codec.resolutions == (16, 8) and codec.sigmas == (1.0, 1.0)
+  assert MultiScaleCodec.from_config(with_field(tiny_config, "model.mss", False)).resolutions \
+      == (16,)
+  layout = codec.batch_layout(4)
+  assert layout["image"] == ((4, 64, 64, 3), np.uint8) and layout["valid"] == ((4,), np.bool_)
+  assert {r: s for r, (s, _) in layout["targets"].items()} == {16: (4, 16, 16, 16),
+                                                                8: (4, 8, 8, 16)}
+  empty = codec.empty_example()
+  assert not empty["valid"] and empty["targets"][8].shape == (8, 8, 16)
+
+
+def test_encode_then_decode_returns_the_keypoints_in_crop_pixels(tiny_config):
+  codec = MultiScaleCodec.from_config(with_field(tiny_config, "decode.method", "parabola"))
+  rng = np.random.default_rng(0)
+  xy = rng.uniform(6, 56, (16, 2))  # away from the border, where decoding cannot refine
+  visible = np.ones(16, bool)
+  visible[3] = False
+  xy[5] = (200.0, 10.0)  # labelled but outside the crop: weight 0
+  targets, weights = codec.encode(xy, visible)
+  assert weights[3] == 0 and weights[5] == 0 and weights.sum() == 14
+  # A 16-px map of a 64-px crop: 1 map px = 4 crop px; x_in = (x_r + ½)·4 − ½.
+  peak = np.unravel_index(np.argmax(targets[16][..., 0]), (16, 16))
+  np.testing.assert_allclose((np.array(peak[::-1]) + 0.5) * 4 - 0.5, xy[0], atol=2.5)
+  coords, scores = codec.decode(jnp.asarray(targets[16])[None])
+  ok = weights > 0
+  np.testing.assert_allclose(np.asarray(coords)[0][ok], xy[ok], atol=0.25)
+  # The score is the map's peak: ≥ exp(−(√½)²/2) = 0.78 for σ = 1 and a centre ≤ √½ px away.
+  assert np.all(np.asarray(scores)[0][ok] > 0.77)
