@@ -13,6 +13,9 @@ from msposejax.data import geometry, lsp
 from msposejax.data.transforms import eval_example, normaliser
 from tests.conftest import LSPET, REPO, load_config, lspet_manual_dir
 
+# Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("lsp")
+
 
 def shared_lspet():
   if not (LSPET / "joints.mat").is_file():

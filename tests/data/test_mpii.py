@@ -14,6 +14,9 @@ from msposejax.data.augment import Augmentation
 from msposejax.data.transforms import crop_person, eval_example
 from tests.conftest import REPO
 
+# Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("mpii")
+
 SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
 
 

@@ -11,6 +11,9 @@ from msposejax.data.synthetic import generate_example
 from tests.conftest import REPO
 from msposejax.config_files import load_config
 
+# Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("pipeline")
+
 
 @pytest.fixture(scope="module")
 def cfg(tmp_path_factory):

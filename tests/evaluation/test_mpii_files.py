@@ -10,6 +10,9 @@ import scipy.io
 
 from msposejax.evaluation import mpii_files, mpii_protocol
 
+# Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("mpii_files")
+
 MPII_VAL = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mpii_val"
 OFFICIAL, VALID_H5 = MPII_VAL / "detections_our_format.mat", MPII_VAL / "valid.h5"
 NEWELL = MPII_VAL / "hourglass8_newell_valid_preds.h5"

@@ -13,6 +13,9 @@ import scipy.io
 from msposejax import score_command
 from msposejax.evaluation import mpii_files, mpii_protocol
 
+# Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("mpii_protocol")
+
 # CI has the shared data beside the repository, at ../shared/data.
 MPII_VAL = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mpii_val"
 needs_data = pytest.mark.skipif(not (MPII_VAL / "detections_our_format.mat").is_file(),

@@ -6,10 +6,11 @@ import pytest
 
 from tests.conftest import REPO
 from tests.inference.test_predictor import SAMPLE, workdir  # noqa: F401  (fixture)
-from tests.training.conftest import tfds_dir  # noqa: F401  (fixture)
+from tests.training.conftest import tfds_dir, tiny_run  # noqa: F401  (fixtures)
 
 nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")
 nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
+pytestmark = pytest.mark.xdist_group("tiny_run")
 
 
 def test_notebook_executes_every_cell(workdir, monkeypatch):  # noqa: F811
@@ -23,4 +24,4 @@ def test_notebook_executes_every_cell(workdir, monkeypatch):  # noqa: F811
   assert not [o for o in outputs if o.output_type == "error"]
   assert any("image/png" in o.get("data", {}) for o in outputs)
   text = "".join(o.get("text", "") for o in outputs)
-  assert "restored step 3" in text and "head_top" in text
+  assert "restored step 4" in text and "head_top" in text

@@ -13,21 +13,18 @@ from msposejax.data import geometry
 from msposejax.data.features import decode_image
 from msposejax.inference import export
 from msposejax.inference.predictor import Predictor, person_box
-from msposejax.training.loop import train
 from tests.conftest import REPO
-from tests.training.conftest import small_config, tfds_dir  # noqa: F401  (fixture)
+from tests.training.conftest import tfds_dir, tiny_run  # noqa: F401  (fixtures)
 
 SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory, tfds_dir):  # noqa: F811
-  path = tmp_path_factory.mktemp("run")
-  # Trained on a mesh of 8 fake devices with FSDP-sharded parameters; restored onto one.
-  cfg = small_config(tfds_dir, total_steps=3, log_every=1, eval_num_examples=8,
-                     num_visualize=0, **{"mesh.fsdp": 2})
-  train(cfg, path)
-  return path
+pytestmark = pytest.mark.xdist_group("tiny_run")
+
+
+@pytest.fixture
+def workdir(tiny_run):  # noqa: F811
+  return tiny_run[0]  # trained on 8 fake devices with FSDP-sharded parameters
 
 
 def photo(name="052475643.jpg"):
@@ -36,8 +33,8 @@ def photo(name="052475643.jpg"):
 
 def test_restore_from_workdir_or_step_dir_needs_only_the_path(workdir):
   a = Predictor.from_checkpoint(workdir)
-  b = Predictor.from_checkpoint(workdir / "checkpoints" / "3")
-  assert a.step == b.step == 3 and a.input_size == 64
+  b = Predictor.from_checkpoint(workdir / "checkpoints" / "4")
+  assert a.step == b.step == 4 and a.input_size == 64
   image = photo()
   ra, rb = a(image), b(image)
   assert ra["keypoints"].shape == (16, 2) and ra["scores"].shape == (16,)
@@ -143,7 +140,7 @@ def test_export_runs_without_model_code_and_matches(workdir, tmp_path):
 def test_checkpoint_of_another_model_is_a_clear_error(workdir, tmp_path):
   copy = tmp_path / "run"
   shutil.copytree(workdir, copy)
-  for path in (copy / "checkpoints" / "3" / "config").rglob("*"):
+  for path in (copy / "checkpoints" / "4" / "config").rglob("*"):
     if path.is_file() and '"features": 32' in path.read_text(errors="ignore"):
       path.write_text(path.read_text().replace('"features": 32', '"features": 24'))
       break

@@ -14,6 +14,9 @@ from msposejax.inference.predictor import Predictor
 from msposejax.training.loop import train
 from tests.conftest import LSPET, REPO, lspet_manual_dir
 
+# Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("lsp_training")
+
 
 def lsp_tiny(root, manual):
   cfg = load_config(REPO / "configs" / "tiny.py")

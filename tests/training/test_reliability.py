@@ -99,14 +99,14 @@ def test_the_lock_names_its_holder(tmp_path):
     pass
 
 
-@pytest.fixture(scope="module")
-def run4(tmp_path_factory, tfds_dir):
-  """A finished 4-step run with checkpoints at steps 2 and 4."""
-  path = tmp_path_factory.mktemp("run4")
-  cfg = small_config(tfds_dir, total_steps=4, log_every=1, eval_num_examples=8,
-                     num_visualize=0, **{"checkpoint.every": 2})
-  loop.train(cfg, path)
-  return path, cfg
+pytestmark = pytest.mark.xdist_group("tiny_run")
+
+
+@pytest.fixture
+def run4(tiny_run):
+  """A finished 4-step run with checkpoints at steps 2 and 4 (shared: copy before changing)."""
+  path, cfg = tiny_run
+  return path, cfg.copy_and_resolve_references()
 
 
 def _damage(step_dir, kind):
