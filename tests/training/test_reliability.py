@@ -111,9 +111,10 @@ def run4(tiny_run):
 
 def _damage(step_dir, kind):
   if kind == "truncated data":
-    big = max((p for p in (step_dir / "state").glob("ocdbt.process_*/d/*") if p.is_file()),
-              key=lambda p: p.stat().st_size)  # the largest file of array data
-    big.write_bytes(big.read_bytes()[: big.stat().st_size // 2])
+    # Every file of array data: prediction reads only the weights, which need not be in the
+    # largest file (an FSDP run spreads them over several).
+    for data in (p for p in (step_dir / "state").glob("ocdbt.process_*/d/*") if p.is_file()):
+      data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     return "state/ is unreadable"
   if kind == "empty metadata":
     (step_dir / "state" / "_METADATA").write_text("")
