@@ -26,6 +26,19 @@ def tiny_config():
   return load_config(REPO / "configs" / "tiny.py")
 
 
+def modules_loaded_by(code: str, modules: tuple[str, ...]) -> list[str]:
+  """Which of `modules` a fresh interpreter has imported after running `code` (start-up cost
+  checks: what a command or an import drags in)."""
+  import ast
+  import subprocess
+  import sys
+  probe = f"{code}\nimport sys\nprint(sorted(m for m in {modules!r} if m in sys.modules))"
+  proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                        timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  return ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+
+
 def with_field(config, field, value):
   """A copy of `config` with the dotted `field` set to `value`."""
   config = config.copy_and_resolve_references()

@@ -3,7 +3,7 @@
 import ast
 import collections
 
-from tests.conftest import REPO
+from tests.conftest import REPO, modules_loaded_by
 
 # Each unit (a subpackage, or a top-level module) and the units it may import. Keep in step
 # with docs/architecture.md.
@@ -75,13 +75,7 @@ def test_the_allowed_graph_has_no_cycle():
 
 
 def test_prediction_export_and_import_load_neither_optax_grain_tfds_nor_the_trainer():
-  import subprocess
-  import sys
-  code = ("import sys\nimport msposejax.inference.predictor, msposejax.inference.predict_files\n"
-          "import msposejax.inference.export, msposejax.interop.torch_import\n"
-          "print(sorted(m for m in ('optax', 'grain', 'tensorflow_datasets', 'tensorflow',"
-          " 'msposejax.training') if m in sys.modules))")
-  proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                        timeout=300)
-  assert proc.returncode == 0, proc.stderr[-2000:]
-  assert proc.stdout.strip().splitlines()[-1] == "[]"
+  code = ("import msposejax.inference.predictor, msposejax.inference.predict_files\n"
+          "import msposejax.inference.export, msposejax.interop.torch_import")
+  assert modules_loaded_by(code, ("optax", "grain", "tensorflow_datasets", "tensorflow",
+                                  "msposejax.training")) == []

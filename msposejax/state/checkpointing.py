@@ -59,11 +59,14 @@ def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None
   return ocp.CheckpointManager(as_path(workdir) / CHECKPOINT_DIR, options=options)
 
 
+def _config_save(config: ml_collections.ConfigDict) -> ocp.args.JsonSave:
+  return ocp.args.JsonSave(json.loads(config.to_json_best_effort()))
+
+
 def save(mngr: ocp.CheckpointManager, state: Any, config: ml_collections.ConfigDict,
          data_iterator: grain.PyGrainDatasetIterator | None = None,
          metrics: dict[str, float] | None = None, force: bool = False) -> bool:
-  items = {"state": ocp.args.StandardSave(state),
-           "config": ocp.args.JsonSave(json.loads(config.to_json_best_effort()))}
+  items = {"state": ocp.args.StandardSave(state), "config": _config_save(config)}
   if data_iterator is not None:
     import grain.python as grain  # only a training saves the data iterator
     items["data"] = grain.PyGrainCheckpointSave(data_iterator)
@@ -149,9 +152,8 @@ def save_variables(mngr: ocp.CheckpointManager, variables: dict[str, Any],
   optimizer state; predict with it, or start a training from it with `config.init_from`."""
   state = {"step": np.int32(step), "params": variables["params"],
            "batch_stats": variables["batch_stats"]}
-  mngr.save(step, args=ocp.args.Composite(
-      state=ocp.args.StandardSave(state),
-      config=ocp.args.JsonSave(json.loads(config.to_json_best_effort()))), force=True)
+  mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                           config=_config_save(config)), force=True)
 
 
 def holds_weights_only(mngr: ocp.CheckpointManager, step: int) -> bool:
