@@ -43,7 +43,10 @@ def decode_heatmaps(heatmaps: jax.Array, method: str = "quarter") -> tuple[jax.A
   flat = heatmaps.transpose(0, 3, 1, 2).reshape(b, k, h * w)
   idx = jnp.argmax(flat, axis=-1)
   scores = jnp.max(flat, axis=-1)
-  x, y = idx % w, idx // w
+  # idx ≥ 0, so truncating division is floor division; written with lax.div because the
+  # ONNX converter's `rem` cannot take a symbolic batch size (inference/onnx_export.py).
+  y = jax.lax.div(idx, jnp.asarray(w, idx.dtype))
+  x = idx - y * w
   offsets = []
   for axis_x, size, pos in ((True, w, x), (False, h, y)):
     step = (1, 0) if axis_x else (0, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 
 from msposejax.codecs.flip import flip_heatmaps
 
@@ -21,4 +22,10 @@ def flip_test_heatmaps(heatmap_fn: Callable[[jax.Array], jax.Array], images: jax
   Under the pixel-centre convention of `codecs.heatmap`, mirroring the input mirrors every
   heatmap exactly (x ↦ w−1−x), so no one-pixel shift is needed after flipping back.
   """
-  return 0.5 * (heatmap_fn(images) + flip_heatmaps(heatmap_fn(images[:, :, ::-1, :]), flip_pairs))
+  # One network call on the images and their mirrors stacked: the program holds the network
+  # once, so it compiles and exports in half the size (the ONNX conversion of the tiny model:
+  # 32 → 9 s). Split by a reshape rather than a slice, which the ONNX converter cannot take
+  # with a symbolic batch size.
+  both = heatmap_fn(jnp.concatenate([images, images[:, :, ::-1, :]], axis=0))
+  plain, mirrored = both.reshape(2, images.shape[0], *both.shape[1:])
+  return 0.5 * (plain + flip_heatmaps(mirrored, flip_pairs))

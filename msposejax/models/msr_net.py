@@ -5,6 +5,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from msposejax.models.hourglass import Hourglass
 from msposejax.models.layers import HEATMAP_INIT, Conv, Dtype, Residual
@@ -12,20 +13,40 @@ from msposejax.models.layers import HEATMAP_INIT, Conv, Dtype, Residual
 UPSAMPLE_METHODS = ("bilinear", "nearest")
 
 
+def resize_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
+  """(n_out, n_in) float32 weights of 1-D resizing with half-pixel centres, as
+  `jax.image.resize` computes them ("bilinear": its "linear", the triangle kernel with the
+  weights renormalised at the borders; "nearest": input index ⌊(i + ½)·n_in/n_out⌋).
+  """
+  out = np.arange(n_out, dtype=np.float64)
+  if method == "nearest":
+    w = np.zeros((n_out, n_in))
+    w[np.arange(n_out), np.floor((out + 0.5) * n_in / n_out).astype(int)] = 1.0
+    return w.astype(np.float32)
+  sample = (out + 0.5) * n_in / n_out - 0.5
+  w = np.maximum(0.0, 1.0 - np.abs(sample[:, None] - np.arange(n_in)[None, :]))
+  return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def upsample_heatmaps(heatmaps: dict[int, jax.Array], size: int, method: str) -> jax.Array:
   """Resize every (B, r, r, K) map to (B, size, size, K) and concatenate: (B, size, size, nK).
 
   Resizing uses half-pixel centres, the same convention as `codecs.heatmap`, so a peak at
-  resolution r lands where the keypoint is at resolution `size`.
+  resolution r lands where the keypoint is at resolution `size`. It is two contractions
+  with constant (size, r) matrices, which is how `jax.image.resize` computes it too, written
+  out so that the exported inference function (ONNX, any batch size) has no resize op whose
+  converter needs a static batch.
   """
   if method not in UPSAMPLE_METHODS:
     raise ValueError(f"msr upsample method {method!r} is not one of {UPSAMPLE_METHODS}")
+  highest = jax.lax.Precision.HIGHEST
   resized = []
   for res in sorted(heatmaps):
     h = heatmaps[res]
     if res != size:
-      b, _, _, k = h.shape
-      h = jax.image.resize(h, (b, size, size, k), "linear" if method == "bilinear" else "nearest")
+      w = jnp.asarray(resize_matrix(res, size, method), h.dtype)
+      h = jnp.einsum("bhwk,Hh->bHwk", h, w, precision=highest)
+      h = jnp.einsum("bhwk,Ww->bhWk", h, w, precision=highest)
     resized.append(h)
   return jnp.concatenate(resized, axis=-1)
 
