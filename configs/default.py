@@ -105,4 +105,13 @@ def get_config() -> ml_collections.ConfigDict:
   config.decode = ml_collections.ConfigDict()
   config.decode.method = "quarter"        # quarter | parabola (codecs.decode)
   config.decode.flip_test = True
+
+  # `msposejax predict --video`: one person followed frame to frame (inference/tracking.py).
+  config.video = ml_collections.ConfigDict()
+  config.video.min_cutoff = 1.0   # One-Euro filter, Hz at rest: lower = smoother, more lag
+  config.video.beta = 1.0         # cutoff rise per (box side / s) of speed: higher = less lag
+  config.video.d_cutoff = 1.0     # Hz, smoothing of the speed estimate
+  config.video.min_score = 0.2    # joints at least this confident place the next frame's box
+  config.video.min_joints = 4     # with fewer, the next frame keeps this frame's box
+  config.video.fps = 30.0         # frame rate of a folder of frames (videos carry their own)
   return config

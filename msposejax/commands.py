@@ -44,14 +44,17 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         "msposejax describe --config configs/hourglass8.py",
         ("config",)),
     ("predict",): Command(
-        "keypoints of the people in photos: JSON, overlays, optionally an MPII submission",
-        "msposejax predict --checkpoint runs/quickstart --images photos/ --out predictions/",
-        ("checkpoint", "step", "images", "boxes", "submission", "out"),
-        required=("checkpoint", "images", "out"), config="none"),
+        "keypoints of the people in photos (JSON, overlays, an MPII submission), or of one "
+        "person through a video (smoothed, annotated video + JSON)",
+        "msposejax predict --checkpoint runs/quickstart --images photos/ --out predictions/   "
+        "or  --video in.mp4 --out out.mp4",
+        ("checkpoint", "step", "images", "boxes", "submission", "video", "box", "out"),
+        required=("checkpoint", "out"), config="none"),
     ("export",): Command(
-        "a checkpoint's inference function as StableHLO (jax.export), to run without msposejax",
-        "msposejax export --checkpoint runs/quickstart --out exported/",
-        ("checkpoint", "step", "out"), required=("checkpoint", "out"), config="none"),
+        "a checkpoint's inference function as StableHLO (jax.export) or ONNX (onnxruntime), "
+        "to run without msposejax",
+        "msposejax export --checkpoint runs/quickstart --format onnx --out exported/",
+        ("checkpoint", "step", "format", "out"), required=("checkpoint", "out"), config="none"),
     ("import-torch",): Command(
         "princeton-vl PyTorch hourglass weights -> an orbax checkpoint (needs torch)",
         "msposejax import-torch --config configs/hourglass8.py --torch_weights model.pt "

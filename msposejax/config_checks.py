@@ -78,6 +78,12 @@ _RANGES = {
     "data.mask.prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "data.mask.size": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "data.mask.occlude_ratio": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "video.min_cutoff": (lambda v: v > 0, "> 0 (Hz)"),
+    "video.beta": (lambda v: v >= 0, "≥ 0"),
+    "video.d_cutoff": (lambda v: v > 0, "> 0 (Hz)"),
+    "video.min_score": (lambda v: v >= 0, "≥ 0"),
+    "video.min_joints": (lambda v: v >= 1, "≥ 1"),
+    "video.fps": (lambda v: v > 0, "> 0"),
 }
 
 

@@ -32,6 +32,14 @@ _IMAGES = flags.DEFINE_list("images", None, "Image files and/or folders of image
 _BOXES = flags.DEFINE_string("boxes", None, "JSON {image name: [[x1,y1,x2,y2], ...] or "
                              "[{\"center\": [x, y], \"scale\": s}, ...]}; without it each "
                              "whole image is one person.")
+_VIDEO = flags.DEFINE_string("video", None, "A video file (.mp4, .avi, ...) or a folder of "
+                             "frames: one person followed from frame to frame, keypoints "
+                             "smoothed (config.video of the checkpoint).")
+_BOX = flags.DEFINE_list("box", None, "x1,y1,x2,y2: the person in the first video frame "
+                         "(default: the whole frame).")
+_FORMAT = flags.DEFINE_enum("format", "stablehlo", ["stablehlo", "onnx"], "stablehlo: "
+                            "model.jaxexport for jax.export; onnx: model.onnx for "
+                            "onnxruntime (pip install 'msposejax[export]').")
 _SUBMISSION = flags.DEFINE_string("submission", None, "Also write MPII's submission .mat "
                                   "(pos_pred_src, 1-based) of all people, in image order.")
 _PREDICTIONS = flags.DEFINE_string("predictions", None, "Predictions to score: .h5 `preds`, "
@@ -51,7 +59,8 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "and --process_id (e.g. several local CPU processes).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: process count.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
-_FLAGS = (_CONFIG, _WORKDIR, _CHECKPOINT, _STEP, _TORCH_WEIGHTS, _IMAGES, _BOXES, _SUBMISSION,
+_FLAGS = (_CONFIG, _WORKDIR, _CHECKPOINT, _STEP, _TORCH_WEIGHTS, _IMAGES, _BOXES, _VIDEO, _BOX,
+          _FORMAT, _SUBMISSION,
           _PREDICTIONS, _GROUND_TRUTH, _JSON, _SPLIT, _NUM, _OUT, _DISTRIBUTED, _COORDINATOR,
           _NUM_PROCESSES, _PROCESS_ID)
 
@@ -120,11 +129,29 @@ def main(argv: list[str]) -> None:
 
 
 def _inference(command: tuple[str, ...]) -> None:
+  if command == ("predict",) and (_IMAGES.value is None) == (_VIDEO.value is None):
+    _usage_error("predict needs --images FILES or --video FILE (one of them), e.g. "
+                 + commands.COMMANDS[command].example)
+  if _BOX.value is not None and (_VIDEO.value is None or len(_BOX.value) != 4):
+    _usage_error("--box is x1,y1,x2,y2 of the person in the first frame of --video")
   from msposejax.inference.predictor import Predictor
   predictor = Predictor.from_checkpoint(_CHECKPOINT.value, step=_STEP.value)
   if command == ("export",):
-    from msposejax.inference.export import export_predictor
-    print(f"wrote {export_predictor(predictor, _OUT.value)}")
+    if _FORMAT.value == "onnx":
+      from msposejax.inference.onnx_export import export_onnx as export
+    else:
+      from msposejax.inference.export import export_predictor as export
+    print(f"wrote {export(predictor, _OUT.value)}")
+    return
+  if _VIDEO.value is not None:
+    from msposejax.inference.video import predict_video
+    try:
+      box = None if _BOX.value is None else [float(v) for v in _BOX.value]
+    except ValueError:
+      _usage_error(f"--box {','.join(_BOX.value)} must be 4 numbers x1,y1,x2,y2")
+    result = predict_video(predictor, _VIDEO.value, _OUT.value, box)
+    print(f"{len(result['frames'])} frames -> {_OUT.value} and {result['json']}; skipped "
+          f"{len(result['skipped'])} unreadable frames")
     return
   from msposejax.inference.predict_files import predict_files
   result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value,

@@ -18,6 +18,7 @@ from msposejax.inference.predictor import Predictor
 
 
 def export_predictor(predictor: Predictor, out: str) -> pathlib.Path:
+  """Writes OUT/model.jaxexport and OUT/metadata.json; returns OUT."""
   out_dir = pathlib.Path(out)
   out_dir.mkdir(parents=True, exist_ok=True)
   n = predictor.input_size
@@ -26,14 +27,20 @@ def export_predictor(predictor: Predictor, out: str) -> pathlib.Path:
   (batch,) = jax.export.symbolic_shape("b")
   exported = jax.export.export(fn)(jax.ShapeDtypeStruct((batch, n, n, 3), jnp.uint8))
   (out_dir / "model.jaxexport").write_bytes(exported.serialize())
-  meta = {"input_size": n, "skeleton": predictor.skeleton.name,
-          "joint_names": list(predictor.joint_names()),
-          "flip_test": bool(predictor.config.decode.flip_test),
-          "decode": predictor.config.decode.method, "step": predictor.step,
-          "input": "uint8 RGB crops (B, n, n, 3) of one person each",
-          "outputs": "keypoints (B, K, 2) in crop pixels (x, y), scores (B, K)"}
+  meta = metadata(predictor, "stablehlo")
   (out_dir / "metadata.json").write_text(json.dumps(meta, indent=1))
   return out_dir
+
+
+def metadata(predictor: Predictor, fmt: str) -> dict:
+  """What a user of an exported model needs besides the model: crop size, joints, decoding."""
+  return {"format": fmt, "input_size": predictor.input_size,
+          "skeleton": predictor.skeleton.name, "joint_names": list(predictor.joint_names()),
+          "flip_test": bool(predictor.config.decode.flip_test),
+          "decode": predictor.config.decode.method, "step": predictor.step,
+          "scale_factor": float(predictor.config.data.scale_factor),
+          "input": "uint8 RGB crops (B, n, n, 3) of one person each",
+          "outputs": "keypoints (B, K, 2) in crop pixels (x, y), scores (B, K)"}
 
 
 def load(path: str) -> Callable:
