@@ -12,7 +12,6 @@ import os
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -20,6 +19,7 @@ from msposejax.config_checks import validate_config
 from msposejax.interop.torch_names import convert
 from msposejax.models import pose_net_from_config
 from msposejax.state import checkpointing
+from msposejax.state.variables import init_variables
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -63,9 +63,7 @@ def import_torch(checkpoint: str | os.PathLike, config: ml_collections.ConfigDic
   # Freshly initialised variables (seeded by the config): what PyTorch does not provide (the
   # MSS heads and MSR-net of an MSS+MSR config) starts as a training from scratch would.
   model = pose_net_from_config(config.model)
-  n = config.input_size
-  target = jax.jit(model.init)(jax.random.key(config.seed), jnp.zeros((1, n, n, 3), jnp.float32))
-  target = {"params": target["params"], "batch_stats": target.get("batch_stats", {})}
+  target = init_variables(model, config.input_size, config.seed)
   variables, report = convert(state_dict, jax.device_get(target))
   variables = jax.tree.map(lambda new, old: np.asarray(new, old.dtype), variables, target)
   checkpointing.save_variables(mngr, variables, config)

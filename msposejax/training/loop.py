@@ -26,7 +26,7 @@ from msposejax.draw import draw_skeleton, grid
 from msposejax.losses.total import loss_shares, make_loss_fn, scale_weights
 from msposejax.models import pose_net_from_config
 from msposejax.state import checkpointing
-from msposejax.state.variables import abstract_variables
+from msposejax.state.variables import abstract_variables, init_variables
 from msposejax.training import evaluator, log_file, sharding
 from msposejax.training.metric_writer import MetricWriter
 from msposejax.training.optimizer import learning_rate_schedule, make_optimizer
@@ -63,13 +63,12 @@ class Trainer:
     self.schedule = learning_rate_schedule(config)
     n = config.input_size
 
-    def init(key):
-      variables = self.model.init(key, jnp.zeros((1, n, n, 3), jnp.float32))
+    def init(variables):
       return TrainState(step=jnp.zeros((), jnp.int32), params=variables["params"],
                         batch_stats=variables["batch_stats"],
                         opt_state=self.tx.init(variables["params"]))
 
-    abstract = jax.eval_shape(init, jax.random.key(0))
+    abstract = jax.eval_shape(init, abstract_variables(self.model, n))
     self.state_shardings = sharding.state_shardings(abstract, self.mesh)
     self.abstract_state = jax.tree.map(
         lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract,
@@ -78,7 +77,11 @@ class Trainer:
     self.predict = jax.jit(make_predict_step(self.model, config))
 
   def init_state(self) -> TrainState:
-    state = self._init(jax.random.key(self.config.seed))
+    # Initialised op by op (cheap to compile, state/variables.py), then placed: host arrays
+    # are the same on every process, so the jit shards them over the global mesh.
+    variables = jax.device_get(init_variables(self.model, self.config.input_size,
+                                              self.config.seed))
+    state = self._init(variables)
     if self.config.init_from:
       state = self._load_init_from(state)
     return state
