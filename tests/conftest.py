@@ -21,6 +21,36 @@ import pytest  # noqa: E402
 from msposejax.config_files import load_config  # noqa: E402
 
 
+# Session fixtures defined here, once: a module that imports a fixture gets its own copy
+# (pytest keys fixtures by where they are defined), so each importing module trained anew.
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory):
+  path = tmp_path_factory.mktemp("tfds")
+  cfg = load_config(REPO / "configs" / "tiny.py")
+  with cfg.unlocked():
+    cfg.data.dataset = "synthetic_people/small"
+    cfg.data.tfds_data_dir = str(path)
+  from msposejax.data import pipeline
+  pipeline.prepare(cfg)
+  return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tfds_dir):
+  """A finished 4-step tiny training (checkpoints at steps 2 and 4), trained on the 8 fake
+  devices with FSDP-sharded parameters, shared by the tests that only read it (predictor,
+  notebook, video, damaged checkpoints; tests that change it copy it first). Returns (path, config).
+
+  Its tests share the xdist group "tiny_run", so one test process trains it once."""
+  from msposejax.training.loop import train
+  from tests.training.conftest import small_config
+  path = tmp_path_factory.mktemp("tiny_run")
+  cfg = small_config(tfds_dir, total_steps=4, log_every=1, eval_num_examples=8,
+                     num_visualize=0, **{"mesh.fsdp": 2, "checkpoint.every": 2})
+  train(cfg, path)
+  return path, cfg
+
+
 @pytest.fixture
 def tiny_config():
   return load_config(REPO / "configs" / "tiny.py")

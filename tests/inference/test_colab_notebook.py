@@ -6,14 +6,13 @@ import pytest
 
 from tests.conftest import REPO
 from tests.inference.test_predictor import SAMPLE, workdir  # noqa: F401  (fixture)
-from tests.training.conftest import tfds_dir, tiny_run  # noqa: F401  (fixtures)
 
 nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")
 nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
 pytestmark = pytest.mark.xdist_group("tiny_run")
 
 
-def test_notebook_executes_every_cell(workdir, monkeypatch):  # noqa: F811
+def test_notebook_executes_every_cell(workdir, monkeypatch):
   monkeypatch.setenv("MSPOSEJAX_CHECKPOINT", str(workdir))
   monkeypatch.setenv("MSPOSEJAX_IMAGE", str(SAMPLE / "052475643.jpg"))
   monkeypatch.setenv("JAX_PLATFORMS", "cpu")

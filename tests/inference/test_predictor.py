@@ -14,7 +14,6 @@ from msposejax.data.features import decode_image
 from msposejax.inference import export
 from msposejax.inference.predictor import Predictor, person_box
 from tests.conftest import REPO
-from tests.training.conftest import tfds_dir, tiny_run  # noqa: F401  (fixtures)
 
 SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("tiny_run")
 
 
 @pytest.fixture
-def workdir(tiny_run):  # noqa: F811
+def workdir(tiny_run):
   return tiny_run[0]  # trained on 8 fake devices with FSDP-sharded parameters
 
 
