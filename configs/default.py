@@ -113,5 +113,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.video.d_cutoff = 1.0     # Hz, smoothing of the speed estimate
   config.video.min_score = 0.2    # joints at least this confident place the next frame's box
   config.video.min_joints = 4     # with fewer, the next frame keeps this frame's box
+  config.video.max_change = 1.25  # the box's side changes by at most this factor per frame
   config.video.fps = 30.0         # frame rate of a folder of frames (videos carry their own)
   return config

@@ -84,6 +84,7 @@ _RANGES = {
     "video.min_score": (lambda v: v >= 0, "≥ 0"),
     "video.min_joints": (lambda v: v >= 1, "≥ 1"),
     "video.fps": (lambda v: v > 0, "> 0"),
+    "video.max_change": (lambda v: v >= 1, "≥ 1"),
 }
 
 

@@ -24,6 +24,7 @@ class VideoSettings:
   d_cutoff: float = 1.0     # Hz: smoothing of the speed estimate itself
   min_score: float = 0.2    # a joint at least this confident places the next box
   min_joints: int = 4       # fewer confident joints: the next frame keeps this frame's box
+  max_change: float = 1.25  # the box's side changes by at most this factor per frame
   fps: float = 30.0         # frame rate of a folder of frames (a video file has its own)
 
   @classmethod
@@ -49,6 +50,35 @@ def box_from_keypoints(keypoints: np.ndarray, scores: np.ndarray, min_score: flo
   if not (np.isfinite([x1, y1, x2, y2]).all() and x2 > x1 and y2 > y1):
     return None
   return float(x1), float(y1), float(x2), float(y2)
+
+
+def next_box(previous: tuple[float, float, float, float] | None, keypoints: np.ndarray,
+             scores: np.ndarray, frame_shape: tuple[int, ...], settings: "VideoSettings"
+             ) -> tuple[float, float, float, float] | None:
+  """The person box for the next frame from this frame's keypoints (image px).
+
+  The box around the confident joints, clipped to the frame; its longer side may change by
+  at most settings.max_change per frame relative to `previous` (None: the whole frame), so
+  that one frame of wrong keypoints cannot shrink the crop to a speck or leave the person.
+  Where no box can be formed (too few confident joints, nothing inside the frame) the person
+  keeps `previous`.
+  """
+  box = box_from_keypoints(keypoints, scores, settings.min_score, settings.min_joints)
+  if box is None:
+    return previous
+  h, w = frame_shape[:2]
+  x1, x2 = np.clip([box[0], box[2]], -0.5, w - 0.5)
+  y1, y2 = np.clip([box[1], box[3]], -0.5, h - 0.5)
+  if not (x2 > x1 and y2 > y1):
+    return previous
+  before = float(max(h, w)) if previous is None else max(previous[2] - previous[0],
+                                                         previous[3] - previous[1])
+  side = max(x2 - x1, y2 - y1)
+  ratio = float(np.clip(side / before, 1 / settings.max_change, settings.max_change))
+  zoom = ratio * before / side
+  cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+  hw, hh = (x2 - x1) / 2 * zoom, (y2 - y1) / 2 * zoom
+  return float(cx - hw), float(cy - hh), float(cx + hw), float(cy + hh)
 
 
 def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:

@@ -3,7 +3,7 @@
     msposejax predict --checkpoint runs/quickstart --video in.mp4 --out out.mp4 [--box x1,y1,x2,y2]
 
 Each frame's person box comes from the previous frame's confident keypoints (the first
-frame: --box, else the whole frame); keypoints are smoothed with a One-Euro filter
+frame: --box, else the whole frame; `tracking.next_box`); keypoints are smoothed with a One-Euro filter
 (`tracking.py`, parameters in config.video). Writes the annotated video (OUT ending in
 .mp4/.avi/.mov; otherwise a folder of annotated PNG frames) and OUT's .json: per-frame raw and
 smoothed keypoints, scores and the box used. Unreadable frames are reported and skipped.
@@ -27,7 +27,7 @@ from msposejax.data.features import decode_image
 from msposejax.draw import draw_skeleton
 from msposejax.inference.predict_files import IMAGE_SUFFIXES
 from msposejax.inference.predictor import Predictor
-from msposejax.inference.tracking import OneEuroFilter, VideoSettings, box_from_keypoints
+from msposejax.inference.tracking import OneEuroFilter, VideoSettings, next_box
 
 _log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -169,8 +169,7 @@ def predict_video(predictor: Predictor, source: str, out: str,
                                "scores": scores.round(4).tolist()})
       writer.write(index, draw_skeleton(frame, smoothed, scores, settings.min_score,
                                         skel=predictor.skeleton))
-      box = box_from_keypoints(keypoints, scores, settings.min_score,
-                               settings.min_joints) or box
+      box = next_box(box, keypoints, scores, frame.shape, settings)
       if bar:
         bar.update(len(result["frames"]))
   finally:

@@ -7,7 +7,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from msposejax.inference.tracking import OneEuroFilter, VideoSettings, box_from_keypoints
+from msposejax.inference.tracking import OneEuroFilter, VideoSettings, box_from_keypoints, next_box
 
 
 def _alpha(cutoff, dt):
@@ -64,3 +64,21 @@ def test_settings_from_config_and_older_checkpoints():
   s = VideoSettings.from_config(config)
   assert (s.min_cutoff, s.min_joints, s.beta) == (0.5, 6, VideoSettings().beta)
   assert VideoSettings.from_config(ml_collections.ConfigDict({})) == VideoSettings()
+
+
+def test_next_box_is_clipped_limited_and_kept_when_unsure():
+  s = VideoSettings(min_score=0.5, min_joints=2, max_change=1.25)
+  kp = np.array([[40, 50], [80, 130]], np.float32)
+  sure, unsure = np.array([0.9, 0.9]), np.array([0.9, 0.1])
+  assert next_box((30, 40, 90, 140), kp, sure, (200, 300), s) == (40, 50, 80, 130)
+  assert next_box((30, 40, 90, 140), kp, unsure, (200, 300), s) == (30, 40, 90, 140)
+  # Far smaller than before (80 vs 200 px): shrinks by 1.25 only, around the joints' centre.
+  x1, y1, x2, y2 = next_box((0, 0, 200, 200), kp, sure, (200, 300), s)
+  assert (x1 + x2) / 2 == 60 and (y1 + y2) / 2 == 90
+  assert max(x2 - x1, y2 - y1) == 200 / 1.25
+  # Joints above the frame: nothing inside it, the box stays.
+  above = np.array([[10, -60], [30, -20]], np.float32)
+  assert next_box((30, 40, 90, 140), above, sure, (200, 300), s) == (30, 40, 90, 140)
+  # Partly outside: clipped to the frame (pixel centres span −½ … w − ½).
+  partly = np.array([[-40, 50], [60, 130]], np.float32)
+  assert next_box((-30, 40, 70, 140), partly, sure, (200, 300), s)[0] == -0.5

@@ -11,7 +11,7 @@ import pytest
 
 from msposejax.data.features import decode_image
 from msposejax.inference.predictor import Predictor
-from msposejax.inference.tracking import VideoSettings, box_from_keypoints
+from msposejax.inference.tracking import VideoSettings, next_box
 from msposejax.inference.video import predict_video
 from tests.conftest import REPO
 
@@ -61,8 +61,9 @@ def test_video_is_followed_smoothed_and_written(predictor, clip, tmp_path):
   frames = result["frames"]
   assert frames[0]["box"] == list(first)
   for before, now in zip(frames, frames[1:]):  # each box from the frame before's keypoints
-    want = box_from_keypoints(np.array(before["keypoints"]), np.array(before["scores"]),
-                              settings.min_score, settings.min_joints) or before["box"]
+    previous = None if before["box"] is None else tuple(before["box"])
+    want = next_box(previous, np.array(before["keypoints"]), np.array(before["scores"]),
+                    (H, W), settings)
     np.testing.assert_allclose(now["box"], want, atol=0.01)
   raw = np.array([f["keypoints"] for f in frames])
   smooth = np.array([f["smoothed"] for f in frames])
