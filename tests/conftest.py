@@ -41,7 +41,8 @@ def tiny_run(tmp_path_factory, tfds_dir):
   devices with FSDP-sharded parameters, shared by the tests that only read it (predictor,
   notebook, video, damaged checkpoints; tests that change it copy it first). Returns (path, config).
 
-  Its tests share the xdist group "tiny_run", so one test process trains it once."""
+  Each test process trains it at most once; its modules are spread over the processes (one
+  xdist group per module) rather than queued behind each other in one."""
   from msposejax.training.loop import train
   from tests.training.conftest import small_config
   path = tmp_path_factory.mktemp("tiny_run")

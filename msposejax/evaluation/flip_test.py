@@ -27,5 +27,7 @@ def flip_test_heatmaps(heatmap_fn: Callable[[jax.Array], jax.Array], images: jax
   # 32 → 9 s). Split by a reshape rather than a slice, which the ONNX converter cannot take
   # with a symbolic batch size.
   both = heatmap_fn(jnp.concatenate([images, images[:, :, ::-1, :]], axis=0))
-  plain, mirrored = both.reshape(2, images.shape[0], *both.shape[1:])
+  pair = both.reshape(2, images.shape[0], *both.shape[1:])
+  # Indexed, not unpacked: unpacking is JAX 0.12's `unstack`, which the converter lacks.
+  plain, mirrored = (jax.lax.index_in_dim(pair, i, keepdims=False) for i in (0, 1))
   return 0.5 * (plain + flip_heatmaps(mirrored, flip_pairs))

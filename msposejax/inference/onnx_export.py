@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import pathlib
 from importlib import metadata as package_metadata
 
@@ -64,21 +65,30 @@ def to_onnx_bytes(predictor: Predictor) -> bytes:
   Raises:
     OnnxExportError: the converter is not installed or cannot express the function.
   """
-  jax2onnx = _require("jax2onnx")
   n = predictor.input_size
   variables = predictor.variables
   spec = jax.ShapeDtypeStruct(jax.export.symbolic_shape(f"B, {n}, {n}, 3"), jnp.uint8)
-  try:  # (jax2onnx 0.12 prints debug lines of its Conv plugin to stdout: not for our console)
+  # jax2onnx 0.12 prints debug lines of its Conv plugin to stdout and warns about each optional
+  # plugin (dm_pix, equinox) it cannot import: neither is for our console.
+  quiet = logging.getLogger("jax2onnx")
+  level = quiet.level
+  quiet.setLevel(logging.ERROR)
+  try:
+    jax2onnx = _require("jax2onnx")
     with contextlib.redirect_stdout(io.StringIO()):
       proto = jax2onnx.to_onnx(lambda images: predictor.predict_step(variables, images), [spec],
                                model_name="msposejax", opset=OPSET,
                                input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES))
+  except OnnxExportError:
+    raise
   except Exception as e:  # the converter raises whatever its op plugins raise
     first = (str(e).strip().splitlines() or [""])[0][:300]
     raise OnnxExportError(
         f"jax2onnx {package_metadata.version('jax2onnx')} cannot convert this checkpoint's "
         f"inference function ({_describe(predictor)}): {type(e).__name__}: {first}. "
         "The StableHLO export (--format stablehlo) takes every model.") from e
+  finally:
+    quiet.setLevel(level)
   # The converter annotates intermediate shapes in its internal NCHW layout where the values
   # are NHWC; onnxruntime infers them itself and only warns about the stale annotations.
   del proto.graph.value_info[:]

@@ -9,7 +9,7 @@ from tests.inference.test_predictor import SAMPLE, workdir  # noqa: F401  (fixtu
 
 nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")
 nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
-pytestmark = pytest.mark.xdist_group("tiny_run")
+pytestmark = pytest.mark.xdist_group("notebook")
 
 
 def test_notebook_executes_every_cell(workdir, monkeypatch):

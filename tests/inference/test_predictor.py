@@ -18,7 +18,7 @@ from tests.conftest import REPO
 SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
 
 
-pytestmark = pytest.mark.xdist_group("tiny_run")
+pytestmark = pytest.mark.xdist_group("predictor")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from msposejax.inference.tracking import VideoSettings, next_box
 from msposejax.inference.video import predict_video
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.xdist_group("tiny_run")
+pytestmark = pytest.mark.xdist_group("video")
 PHOTO = REPO / "tests" / "fixtures" / "mpii_sample" / "052475643.jpg"
 FRAMES, W, H = 12, 240, 180
 

@@ -99,7 +99,7 @@ def test_the_lock_names_its_holder(tmp_path):
     pass
 
 
-pytestmark = pytest.mark.xdist_group("tiny_run")
+pytestmark = pytest.mark.xdist_group("reliability")
 
 
 @pytest.fixture
