@@ -60,9 +60,8 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: process count.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
 _FLAGS = (_CONFIG, _WORKDIR, _CHECKPOINT, _STEP, _TORCH_WEIGHTS, _IMAGES, _BOXES, _VIDEO, _BOX,
-          _FORMAT, _SUBMISSION,
-          _PREDICTIONS, _GROUND_TRUTH, _JSON, _SPLIT, _NUM, _OUT, _DISTRIBUTED, _COORDINATOR,
-          _NUM_PROCESSES, _PROCESS_ID)
+          _FORMAT, _SUBMISSION, _PREDICTIONS, _GROUND_TRUTH, _JSON, _SPLIT, _NUM, _OUT,
+          _DISTRIBUTED, _COORDINATOR, _NUM_PROCESSES, _PROCESS_ID)
 
 
 def _init_distributed() -> None:

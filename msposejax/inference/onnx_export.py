@@ -53,6 +53,10 @@ def _require(module: str):
         from None
 
 
+def _converter() -> str:
+  return f"jax2onnx {package_metadata.version('jax2onnx')}"
+
+
 def _describe(predictor: Predictor) -> str:
   m = predictor.config.model
   return (f"{m.num_stacks} stacks, {m.features} channels, mss={m.mss}, msr={m.msr}, "
@@ -84,7 +88,7 @@ def to_onnx_bytes(predictor: Predictor) -> bytes:
   except Exception as e:  # the converter raises whatever its op plugins raise
     first = (str(e).strip().splitlines() or [""])[0][:300]
     raise OnnxExportError(
-        f"jax2onnx {package_metadata.version('jax2onnx')} cannot convert this checkpoint's "
+        f"{_converter()} cannot convert this checkpoint's "
         f"inference function ({_describe(predictor)}): {type(e).__name__}: {first}. "
         "The StableHLO export (--format stablehlo) takes every model.") from e
   finally:
@@ -98,9 +102,9 @@ def to_onnx_bytes(predictor: Predictor) -> bytes:
 def check(model: bytes, predictor: Predictor, batch: int = 2, seed: int = 0) -> dict:
   """Runs the ONNX model in onnxruntime and the jitted predictor on the same random crops.
 
-  Returns {"max_keypoint_diff_px", "max_score_diff", "max_score"}. Keypoints may differ by whole heatmap
-  pixels where two heatmap values tie to rounding (random crops of an untrained model do);
-  scores may not.
+  Returns {"max_keypoint_diff_px", "max_score_diff", "max_score"}. Keypoints may differ by
+  whole heatmap pixels where two heatmap values tie to rounding (random crops of an untrained
+  model do); scores may not.
 
   Raises:
     OnnxExportError: onnxruntime cannot load or run the model, it answers in other shapes, or
@@ -121,13 +125,14 @@ def check(model: bytes, predictor: Predictor, batch: int = 2, seed: int = 0) -> 
                           f"{scores.shape}; the predictor {want_keypoints.shape}, "
                           f"{want_scores.shape}")
   score_diff = float(np.abs(scores - want_scores).max())
-  allowed = SCORE_TOLERANCE * max(1.0, float(np.abs(want_scores).max()))
+  max_score = float(np.abs(want_scores).max())
+  allowed = SCORE_TOLERANCE * max(1.0, max_score)
   if not score_diff <= allowed:
     raise OnnxExportError(f"the ONNX model's scores differ from the predictor's by "
                           f"{score_diff:.3g} (> {allowed:.3g}) on random crops: the "
                           f"conversion of ({_describe(predictor)}) is wrong")
   return {"max_keypoint_diff_px": float(np.abs(keypoints - want_keypoints).max()),
-          "max_score_diff": score_diff, "max_score": float(np.abs(want_scores).max())}
+          "max_score_diff": score_diff, "max_score": max_score}
 
 
 def export_onnx(predictor: Predictor, out: str) -> pathlib.Path:
@@ -141,7 +146,7 @@ def export_onnx(predictor: Predictor, out: str) -> pathlib.Path:
   out_dir.mkdir(parents=True, exist_ok=True)
   (out_dir / "model.onnx").write_bytes(model)
   meta = metadata(predictor, "onnx")
-  meta.update(opset=OPSET, converter=f"jax2onnx {package_metadata.version('jax2onnx')}",
+  meta.update(opset=OPSET, converter=_converter(),
               input_name=INPUT_NAME, output_names=list(OUTPUT_NAMES), check_on_export=checked)
   (out_dir / "metadata.json").write_text(json.dumps(meta, indent=1))
   return out_dir

@@ -52,6 +52,13 @@ def box_from_keypoints(keypoints: np.ndarray, scores: np.ndarray, min_score: flo
   return float(x1), float(y1), float(x2), float(y2)
 
 
+def box_side(frame_shape: tuple[int, ...], box: tuple[float, ...] | None) -> float:
+  """The person's size in px: the box's longer side, or the whole frame's without a box."""
+  if box is None:
+    return float(max(frame_shape[:2]))
+  return float(max(box[2] - box[0], box[3] - box[1]))
+
+
 def next_box(previous: tuple[float, float, float, float] | None, keypoints: np.ndarray,
              scores: np.ndarray, frame_shape: tuple[int, ...], settings: "VideoSettings"
              ) -> tuple[float, float, float, float] | None:
@@ -71,8 +78,7 @@ def next_box(previous: tuple[float, float, float, float] | None, keypoints: np.n
   y1, y2 = np.clip([box[1], box[3]], -0.5, h - 0.5)
   if not (x2 > x1 and y2 > y1):
     return previous
-  before = float(max(h, w)) if previous is None else max(previous[2] - previous[0],
-                                                         previous[3] - previous[1])
+  before = box_side(frame_shape, previous)
   side = max(x2 - x1, y2 - y1)
   ratio = float(np.clip(side / before, 1 / settings.max_change, settings.max_change))
   zoom = ratio * before / side
@@ -98,9 +104,6 @@ class OneEuroFilter:
     self._t: float | None = None
     self._x: np.ndarray | None = None   # last smoothed position, (K, 2) px
     self._dx: np.ndarray | None = None  # last smoothed speed, box sides / s
-
-  def reset(self) -> None:
-    self._t = self._x = self._dx = None
 
   def __call__(self, keypoints: np.ndarray, t: float, box_side: float) -> np.ndarray:
     """The smoothed (K, 2) keypoints at time t (seconds, increasing), box_side px > 0."""

@@ -3,8 +3,8 @@
     msposejax predict --checkpoint runs/quickstart --video in.mp4 --out out.mp4 [--box x1,y1,x2,y2]
 
 Each frame's person box comes from the previous frame's confident keypoints (the first
-frame: --box, else the whole frame; `tracking.next_box`); keypoints are smoothed with a One-Euro filter
-(`tracking.py`, parameters in config.video). Writes the annotated video (OUT ending in
+frame: --box, else the whole frame; `tracking.next_box`); keypoints are smoothed with a
+One-Euro filter (`tracking.py`, parameters in config.video). Writes the annotated video (OUT ending in
 .mp4/.avi/.mov; otherwise a folder of annotated PNG frames) and OUT's .json: per-frame raw and
 smoothed keypoints, scores and the box used. Unreadable frames are reported and skipped.
 """
@@ -27,7 +27,7 @@ from msposejax.data.features import decode_image
 from msposejax.draw import draw_skeleton
 from msposejax.inference.predict_files import IMAGE_SUFFIXES
 from msposejax.inference.predictor import Predictor
-from msposejax.inference.tracking import OneEuroFilter, VideoSettings, next_box
+from msposejax.inference.tracking import OneEuroFilter, VideoSettings, box_side, next_box
 
 _log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -161,8 +161,7 @@ def predict_video(predictor: Predictor, source: str, out: str,
     for index, frame in frames:
       person = predictor.predict([frame], [box])[0]
       keypoints, scores = person["keypoints"], person["scores"]
-      side = _box_side(frame.shape, box)
-      smoothed = smoother(keypoints, t=index / fps, box_side=side)
+      smoothed = smoother(keypoints, t=index / fps, box_side=box_side(frame.shape, box))
       result["frames"].append({"frame": index, "box": None if box is None else list(box),
                                "keypoints": keypoints.round(2).tolist(),
                                "smoothed": smoothed.round(2).tolist(),
@@ -183,9 +182,3 @@ def predict_video(predictor: Predictor, source: str, out: str,
   result["json"] = str(json_path)
   return result
 
-
-def _box_side(shape: tuple[int, ...], box: tuple[float, ...] | None) -> float:
-  """The person's size in px (the longer box side; the whole frame without a box)."""
-  if box is None:
-    return float(max(shape[:2]))
-  return float(max(box[2] - box[0], box[3] - box[1]))

@@ -37,10 +37,10 @@ def init_variables(model: nn.Module, input_size: int, seed: int) -> dict[str, An
 
   Not jitted, on purpose: a jitted `model.init` is one program holding every initializer's
   random-number code (threefry and the truncated normal's inverse erf, for each of the ~530
-  arrays of a paper-sized model), which XLA:CPU compiles in 8.7 s on JAX 0.10 and 77 s on
-  JAX 0.12 for configs/tiny.py. Run op by op, each initializer compiles once per shape and
-  dtype and is cached; the values are the jitted init's (the same bits on JAX 0.12, within one
-float32 ulp on 0.10; tests/state/test_variables.py).
+  arrays), whose compile time grows faster than the program, on JAX 0.12 much faster (times
+  in docs/benchmarks.md, "Start-up"). Run op by op, each initializer compiles once per shape
+  and dtype and is cached; the values are the jitted init's (the same bits on JAX 0.12,
+  within one float32 ulp on 0.10; tests/state/test_variables.py).
   """
   n = input_size
   variables = model.init(jax.random.key(seed), jnp.zeros((1, n, n, 3), jnp.float32))
