@@ -28,10 +28,11 @@ _NUM = flags.DEFINE_integer("num", 400, "examples per measurement")
 
 def rate(records, config, num):
   rng = np.random.default_rng(0)
-  transforms.train_example(records[0], rng, config)  # warm-up
+  spec = transforms.ExampleSpec.from_config(config)
+  transforms.train_example(records[0], rng, spec)  # warm-up
   t = time.perf_counter()
   for i in range(num):
-    transforms.train_example(records[i % len(records)], np.random.default_rng(i), config)
+    transforms.train_example(records[i % len(records)], np.random.default_rng(i), spec)
   return num / (time.perf_counter() - t)
 
 

@@ -18,14 +18,15 @@ def render(config: ml_collections.ConfigDict, split: str, num: int, seed: int = 
   (other splits), with their keypoints and skeleton; mask patches outlined (yellow: occluder
   pasted over a keypoint, magenta: distractor pasted on background)."""
   source = pipeline.open_source(config, split)
+  spec = transforms.ExampleSpec.from_config(config)
   tiles = []
   for i in range(min(num, len(source))):
     record = source[i]
     if split == config.data.train_split:
-      ex = transforms.train_example(record, np.random.default_rng([seed, i]), config, debug=True)
+      ex = transforms.train_example(record, np.random.default_rng([seed, i]), spec, debug=True)
       joints, ops = ex["joints"], ex["mask_ops"]
     else:
-      ex = transforms.eval_example(record, config)
+      ex = transforms.eval_example(record, spec)
       joints = np.asarray(geometry.apply_affine(np.linalg.inv(ex["crop_to_stored"]),
                                                            record["joints"]))
       ops = []

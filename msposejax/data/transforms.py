@@ -1,13 +1,15 @@
 """Per-example train/eval transforms: decode → crop/augment → mask → multi-scale targets.
 
-Pure functions of (record, rng, config) plus thin grain wrappers. A record that cannot be
-turned into an example (corrupt image, non-finite labelled joint) becomes an all-zero
-example with `valid=False` and a logged warning, so a bad file never kills a worker and never
-produces a wrong target; the train loop counts these.
+Pure functions of (record, rng, spec) plus thin grain wrappers: `ExampleSpec` holds the few
+settings of a config that an example needs, read once per pipeline rather than per example.
+A record that cannot be turned into an example (corrupt image, non-finite labelled joint)
+becomes an all-zero example with `valid=False` and a logged warning, so a bad file never
+kills a worker and never produces a wrong target; the train loop counts these.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import grain.python as grain
@@ -23,15 +25,45 @@ from msposejax.evaluation.pckh import head_size_from_box, torso_size
 _log = logging.getLogger(__name__)
 
 
-def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.ConfigDict):
+@dataclasses.dataclass(frozen=True)
+class ExampleSpec:
+  """What the per-example transforms read of a config (picklable: grain's workers get a copy).
+
+  Attributes:
+    input_size: n of the (n, n, 3) crop.
+    scale_factor: crop side = 200·scale·scale_factor (`data.scale_factor`).
+    center_shift: px per unit scale that the crop centre moves down (`data.center_shift`).
+    skeleton: the dataset's skeleton (flip pairs, metric).
+    codec: keypoints → multi-scale targets and weights.
+    augment: `data.augment` (`augment.sample_augmentation`).
+    mask: `data.mask` (`keypoint_masking.mask_keypoints`).
+  """
+  input_size: int
+  scale_factor: float
+  center_shift: float
+  skeleton: skeleton.Skeleton
+  codec: MultiScaleCodec
+  augment: ml_collections.ConfigDict
+  mask: ml_collections.ConfigDict
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict) -> "ExampleSpec":
+    data = config.data
+    return cls(input_size=int(config.input_size), scale_factor=float(data.scale_factor),
+               center_shift=float(data.center_shift), skeleton=skeleton.from_config(config),
+               codec=MultiScaleCodec.from_config(config),
+               augment=data.augment.copy_and_resolve_references(),
+               mask=data.mask.copy_and_resolve_references())
+
+
+def crop_person(record: dict, aug: augment.Augmentation, spec: ExampleSpec):
   """Crops (and augments) the person of `record` into the n×n input.
 
   Returns (image (n,n,3) uint8, joints (K,2) in crop px, visible (K,) bool, M 3×3 stored→crop).
   """
-  data = config.data
-  n = config.input_size
-  center, side = geometry.person_crop(record["center"], record["scale"], data.scale_factor,
-                                      data.center_shift)
+  n = spec.input_size
+  center, side = geometry.person_crop(record["center"], record["scale"], spec.scale_factor,
+                                      spec.center_shift)
   side *= aug.scale
   m = geometry.crop_matrix(center, side, n, aug.rotation, aug.flip)
   # Crop px per stored px is n/side: decode a JPEG at ½, ¼, … of its size when that suffices.
@@ -43,30 +75,22 @@ def crop_person(record: dict, aug: augment.Augmentation, config: ml_collections.
   joints = np.where(visible[:, None], np.asarray(record["joints"], np.float64), 0.0)
   xy = geometry.apply_affine(m, joints)
   if aug.flip:
-    perm = np.asarray(skeleton.from_config(config).flip_permutation())
+    perm = np.asarray(spec.skeleton.flip_permutation())
     xy, visible = xy[perm], visible[perm]
   return crop, xy, visible, m
 
 
-def _targets(xy, visible, config):
-  return MultiScaleCodec.from_config(config).encode(xy, visible)
-
-
-def _empty(config: ml_collections.ConfigDict) -> dict:
-  return MultiScaleCodec.from_config(config).empty_example()
-
-
-def train_example(record: dict, rng: np.random.Generator, config: ml_collections.ConfigDict,
+def train_example(record: dict, rng: np.random.Generator, spec: ExampleSpec,
                   debug: bool = False) -> dict:
   """One augmented, optionally keypoint-masked training example with its targets.
 
   Returns {"image": (n,n,3) uint8, "targets": {r: (r,r,K) f32}, "weights": (K,) f32,
   "valid": bool}; with debug, also "joints" (K,2) crop px and "mask_ops".
   """
-  aug = augment.sample_augmentation(rng, config.data.augment)
-  image, xy, visible, _ = crop_person(record, aug, config)
-  targets, weights = _targets(xy, visible, config)
-  image, ops = keypoint_masking.mask_keypoints(image, xy, weights, rng, config.data.mask)
+  aug = augment.sample_augmentation(rng, spec.augment)
+  image, xy, visible, _ = crop_person(record, aug, spec)
+  targets, weights = spec.codec.encode(xy, visible)
+  image, ops = keypoint_masking.mask_keypoints(image, xy, weights, rng, spec.mask)
   out = {"image": image, "targets": targets, "weights": weights, "valid": np.bool_(True)}
   if debug:
     out.update(joints=xy.astype(np.float32), mask_ops=ops)
@@ -82,28 +106,28 @@ def normaliser(record: dict, skel: skeleton.Skeleton) -> float:
   return float(head_size_from_box(np.asarray(record["head_box"])[None])[0])
 
 
-def eval_example(record: dict, config: ml_collections.ConfigDict) -> dict:
+def eval_example(record: dict, spec: ExampleSpec) -> dict:
   """Un-augmented crop plus what maps predictions back: {"image", "targets", "weights",
   "valid", "crop_to_stored" (3,3), "joints" (K,2) stored px, "visible" (K,), "normaliser"
   (the metric's size, `normaliser`), "joint_occluded" (K,), "offset" (2,), "zoom",
   "occluded", "crowded", "scale_small"}."""
-  image, xy, visible, m = crop_person(record, augment.identity_augmentation(), config)
-  targets, weights = _targets(xy, visible, config)
+  image, xy, visible, m = crop_person(record, augment.identity_augmentation(), spec)
+  targets, weights = spec.codec.encode(xy, visible)
   k = len(visible)
   return {"image": image, "targets": targets, "weights": weights, "valid": np.bool_(True),
           "crop_to_stored": np.linalg.inv(m).astype(np.float32),
           "joints": np.asarray(record["joints"], np.float32),
           "visible": np.asarray(record["visible"], bool),
-          "normaliser": np.float32(normaliser(record, skeleton.from_config(config))),
+          "normaliser": np.float32(normaliser(record, spec.skeleton)),
           "joint_occluded": np.asarray(record.get("joint_occluded", np.zeros(k, bool)), bool),
           "offset": np.asarray(record["offset"], np.float32),
           "zoom": np.float32(record["zoom"]),
           **{tag: np.bool_(record[tag]) for tag in ("occluded", "crowded", "scale_small")}}
 
 
-def _empty_eval(config: ml_collections.ConfigDict) -> dict:
-  k = config.model.num_joints
-  return {**_empty(config), "crop_to_stored": np.eye(3, dtype=np.float32),
+def _empty_eval(spec: ExampleSpec) -> dict:
+  k = spec.codec.num_joints
+  return {**spec.codec.empty_example(), "crop_to_stored": np.eye(3, dtype=np.float32),
           "joints": np.zeros((k, 2), np.float32), "visible": np.zeros(k, bool),
           "normaliser": np.float32(1.0), "joint_occluded": np.zeros(k, bool),
           "offset": np.zeros(2, np.float32),
@@ -121,27 +145,27 @@ class TrainTransform(grain.RandomMapTransform):
   augmentation are reproducible and resumable."""
 
   def __init__(self, config: ml_collections.ConfigDict):
-    self._config = config
+    self._spec = ExampleSpec.from_config(config)
 
   def random_map(self, element: dict, rng: np.random.Generator) -> dict:
     worker_guard.guard_worker()
     try:
-      return train_example(element, rng, self._config)
+      return train_example(element, rng, self._spec)
     except ValueError as e:
       _log.warning("skipping training example %s: %s", _name(element), e)
-      return _empty(self._config)
+      return self._spec.codec.empty_example()
 
 
 class EvalTransform(grain.MapTransform):
   """grain wrapper of `eval_example` (invalid records become `valid=False` padding)."""
 
   def __init__(self, config: ml_collections.ConfigDict):
-    self._config = config
+    self._spec = ExampleSpec.from_config(config)
 
   def map(self, element: dict) -> dict:
     worker_guard.guard_worker()
     try:
-      return eval_example(element, self._config)
+      return eval_example(element, self._spec)
     except ValueError as e:
       _log.warning("skipping evaluation example %s: %s", _name(element), e)
-      return _empty_eval(self._config)
+      return _empty_eval(self._spec)

@@ -10,7 +10,7 @@ import tensorflow_datasets as tfds
 
 from msposejax import skeleton
 from msposejax.data import geometry, lsp
-from msposejax.data.transforms import eval_example, normaliser
+from msposejax.data.transforms import ExampleSpec, eval_example, normaliser
 from tests.conftest import LSPET, REPO, load_config, lspet_manual_dir
 
 # Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
@@ -120,7 +120,7 @@ def test_stored_record_maps_back_to_the_annotation(built):
 def test_eval_example_crops_the_person_and_uses_the_torso(built):
   config = load_config(REPO / "configs" / "lsp_cpu.py")
   rec = built.as_data_source("validation")[0]
-  ex = eval_example(rec, config)
+  ex = eval_example(rec, ExampleSpec.from_config(config))
   n = config.input_size
   xy = geometry.apply_affine(np.linalg.inv(ex["crop_to_stored"]), rec["joints"])[rec["visible"]]
   assert (xy >= 0).all() and (xy <= n - 1).all()   # all labelled joints inside the crop

@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 from msposejax import skeleton
 from msposejax.data import features, geometry, mpii
 from msposejax.data.augment import Augmentation
-from msposejax.data.transforms import crop_person, eval_example
+from msposejax.data.transforms import ExampleSpec, crop_person, eval_example
 from tests.conftest import REPO
 
 # Module-scoped fixtures: its tests stay in one xdist test process (`-n auto --dist loadgroup`).
@@ -109,7 +109,7 @@ def test_eval_crop_round_trip_and_image_content(built, tiny_config):
   source = built.as_data_source("validation")
   for i in range(len(source)):
     rec = source[i]
-    ex = eval_example(rec, cfg)
+    ex = eval_example(rec, ExampleSpec.from_config(cfg))
     vis = rec["visible"]
     m = np.linalg.inv(ex["crop_to_stored"])
     crop_xy = geometry.apply_affine(m, rec["joints"])
@@ -132,8 +132,9 @@ def test_flip_swaps_left_and_right(built, tiny_config):
   with cfg.unlocked():
     cfg.input_size = 128
   rec = built.as_data_source("validation")[0]
-  plain = crop_person(rec, Augmentation(1.0, 0.0, False, np.ones(3, np.float32)), cfg)
-  flipped = crop_person(rec, Augmentation(1.0, 0.0, True, np.ones(3, np.float32)), cfg)
+  spec = ExampleSpec.from_config(cfg)
+  plain = crop_person(rec, Augmentation(1.0, 0.0, False, np.ones(3, np.float32)), spec)
+  flipped = crop_person(rec, Augmentation(1.0, 0.0, True, np.ones(3, np.float32)), spec)
   # Mirror image up to OpenCV's fixed-point bilinear rounding (±1 on a few pixels).
   diff = np.abs(flipped[0].astype(int) - plain[0][:, ::-1].astype(int))
   assert diff.max() <= 1 and (diff > 0).mean() < 0.001
@@ -226,7 +227,7 @@ def test_the_predictor_crops_a_dataset_person_exactly_as_evaluation_does(built):
   for i in range(len(source)):
     rec = source[i]
     person = people[rec["image_name"].decode()]
-    ex = eval_example(rec, cfg)
+    ex = eval_example(rec, ExampleSpec.from_config(cfg))
     zoom, offset = float(rec["zoom"]), np.asarray(rec["offset"], np.float64)
     stored_to_original = np.array([[1 / zoom, 0, offset[0]], [0, 1 / zoom, offset[1]], [0, 0, 1]])
     photo = features.decode_image((SAMPLE / person.image).read_bytes())

@@ -1,11 +1,13 @@
 """grain pipeline: auto-prepare, targets/weights, determinism, resume order, bad records."""
 
 import logging
+import pickle
 
 import jax
 import numpy as np
 import pytest
 
+from msposejax.codecs.multiscale import MultiScaleCodec
 from msposejax.data import augment, features, pipeline, transforms
 from msposejax.data.synthetic import generate_example
 from tests.conftest import REPO
@@ -85,17 +87,31 @@ def test_neighbouring_seeds_do_not_share_a_shifted_augmentation_stream():
 
 def test_same_seed_same_example_and_joints_leaving_the_crop_get_weight_zero(cfg):
   rec = record(3)
-  a = transforms.train_example(rec, np.random.default_rng(5), cfg)
-  b = transforms.train_example(rec, np.random.default_rng(5), cfg)
+  spec = transforms.ExampleSpec.from_config(cfg)
+  a = transforms.train_example(rec, np.random.default_rng(5), spec)
+  b = transforms.train_example(rec, np.random.default_rng(5), spec)
   jax.tree.map(np.testing.assert_array_equal, a, b)
   # Zoom in 4× on the pelvis: extremities fall outside the crop and lose their weight.
   zoomed = dict(rec, scale=np.float32(rec["scale"] / 4), center=rec["joints"][6])
-  _, xy, visible, _ = transforms.crop_person(zoomed, augment.identity_augmentation(), cfg)
-  ex_targets, weights = transforms._targets(xy, visible, cfg)
+  _, xy, visible, _ = transforms.crop_person(zoomed, augment.identity_augmentation(), spec)
+  ex_targets, weights = spec.codec.encode(xy, visible)
   outside = ~((xy >= -0.5) & (xy < 63.5)).all(axis=1)
   assert outside.any() and (weights[outside] == 0).all() and (weights[~outside] == 1).all()
   for maps in ex_targets.values():
     assert not maps[..., outside].any()
+
+
+def test_example_spec_reads_the_config_once_and_travels_to_workers(cfg):
+  spec = transforms.ExampleSpec.from_config(cfg)
+  assert (spec.input_size, spec.scale_factor, spec.center_shift) == (
+      cfg.input_size, cfg.data.scale_factor, cfg.data.center_shift)
+  assert spec.codec == MultiScaleCodec.from_config(cfg) and spec.augment == cfg.data.augment
+  # grain's worker processes get the transforms pickled; the copy makes the same examples.
+  transform = pickle.loads(pickle.dumps(transforms.TrainTransform(cfg)))
+  rec = record(2)
+  jax.tree.map(np.testing.assert_array_equal,
+               transform.random_map(rec, np.random.default_rng(1)),
+               transforms.train_example(rec, np.random.default_rng(1), spec))
 
 
 def test_corrupt_image_becomes_logged_invalid_padding(cfg, caplog):
