@@ -1,7 +1,10 @@
 """Test setup: 8 fake CPU devices (sharding tests) and the repository root for configs."""
 
+import contextlib
+import fcntl
 import os
 import pathlib
+import shutil
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -11,28 +14,62 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # One persistent XLA compilation cache for the whole suite, inherited by the xdist workers and
 # by the `msposejax` subprocesses the tests start: they compile the same tiny init, train step
 # and predict functions dozens of times, and compiling is most of the suite's time. Keyed by
-# the HLO, the flags and the JAX version, so a code change never reads a stale entry.
+# the HLO, the flags and the JAX version, so a code change never reads a stale entry. Every
+# program is kept, however quick to compile: the op-by-op model init alone compiles ~150
+# small ones in each new process (11.4 s of a fresh process's init with a 0.5 s threshold,
+# 6.0 s with none; 2-core AMD EPYC VM, /tmp/initprof-style timing in docs/benchmarks.md).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       str(REPO / ".pytest_cache" / "jax_compilation_cache"))
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import pytest  # noqa: E402
 
 from msposejax.config_files import load_config  # noqa: E402
 
 
+def built_once(tmp_path_factory, name: str, build) -> pathlib.Path:
+  """`build(path)` run once for the whole test session, however many xdist processes run it.
+
+  The first process to get here builds `name` in the session's shared temporary folder while
+  holding a lock; the others wait for it and reuse the result (a training costs the same in
+  every process, and the processes share two cores). A build that raised leaves no marker,
+  so the next process tries again. Without xdist: a fresh folder, built in place.
+  """
+  if "PYTEST_XDIST_WORKER" not in os.environ:
+    path = tmp_path_factory.mktemp(name)
+    build(path)
+    return path
+  root = tmp_path_factory.getbasetemp().parent
+  path, done = root / name, root / f"{name}.done"
+  with open(root / f"{name}.lock", "w") as lock, contextlib.ExitStack() as stack:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    stack.callback(fcntl.flock, lock, fcntl.LOCK_UN)
+    if not done.exists():
+      shutil.rmtree(path, ignore_errors=True)
+      path.mkdir()
+      build(path)
+      done.touch()
+  return path
+
+
 # Session fixtures defined here, once: a module that imports a fixture gets its own copy
 # (pytest keys fixtures by where they are defined), so each importing module trained anew.
 @pytest.fixture(scope="session")
 def tfds_dir(tmp_path_factory):
-  path = tmp_path_factory.mktemp("tfds")
-  cfg = load_config(REPO / "configs" / "tiny.py")
-  with cfg.unlocked():
-    cfg.data.dataset = "synthetic_people/small"
-    cfg.data.tfds_data_dir = str(path)
-  from msposejax.data import pipeline
-  pipeline.prepare(cfg)
-  return path
+  def build(path):
+    cfg = load_config(REPO / "configs" / "tiny.py")
+    with cfg.unlocked():
+      cfg.data.dataset = "synthetic_people/small"
+      cfg.data.tfds_data_dir = str(path)
+    from msposejax.data import pipeline
+    pipeline.prepare(cfg)
+  return built_once(tmp_path_factory, "tfds", build)
+
+
+def _tiny_run_config(tfds_dir):
+  from tests.training.conftest import small_config
+  return small_config(tfds_dir, total_steps=4, log_every=1, eval_num_examples=8,
+                      num_visualize=0, **{"mesh.fsdp": 2, "checkpoint.every": 2})
 
 
 @pytest.fixture(scope="session")
@@ -41,15 +78,18 @@ def tiny_run(tmp_path_factory, tfds_dir):
   devices with FSDP-sharded parameters, shared by the tests that only read it (predictor,
   notebook, video, damaged checkpoints; tests that change it copy it first). Returns (path, config).
 
-  Each test process trains it at most once; its modules are spread over the processes (one
-  xdist group per module) rather than queued behind each other in one."""
+  Trained once per session (`built_once`): the other test processes wait for it."""
   from msposejax.training.loop import train
-  from tests.training.conftest import small_config
-  path = tmp_path_factory.mktemp("tiny_run")
-  cfg = small_config(tfds_dir, total_steps=4, log_every=1, eval_num_examples=8,
-                     num_visualize=0, **{"mesh.fsdp": 2, "checkpoint.every": 2})
-  train(cfg, path)
-  return path, cfg
+  path = built_once(tmp_path_factory, "tiny_run",
+                    lambda path: train(_tiny_run_config(tfds_dir), path))
+  return path, _tiny_run_config(tfds_dir)
+
+
+def pytest_collection_modifyitems(items):
+  """The training tests (minutes each, most of the suite's time) first, the rest after: the
+  test processes then end together on the many short tests instead of one of them running
+  the last long training alone."""
+  items.sort(key=lambda item: not item.nodeid.startswith("tests/training/"))
 
 
 @pytest.fixture

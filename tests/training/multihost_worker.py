@@ -30,6 +30,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 config = load_config(os.path.join(REPO, "configs", "tiny.py"))
 with config.unlocked():
   config.batch_size = 8
+  # The smallest network that still has every kind of layer (stem, hourglass, MSS heads,
+  # MSR-net): three processes compile it at once on the test machine's two cores.
+  config.model.num_stacks = 1
+  config.model.features = 16
+  config.model.stem_features = (16, 32)
   config.optimizer.schedule = "constant"
   # RMSProp's first steps move each parameter by ~±lr whatever the gradient's size, which
   # would turn last-bit reduction-order differences into visible ones; keep lr small.

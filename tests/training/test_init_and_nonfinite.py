@@ -22,8 +22,8 @@ def test_stage2_initialises_from_stage1_and_reports_new_modules(tmp_path, tfds_d
   assert "arrays loaded" in out and "(new modules: msr)" in out
   mngr = checkpointing.manager(tmp_path / "stage1", read_only=True)
   src = checkpointing.restore(mngr, 2, Trainer(stage1, tmp_path / "stage1").abstract_state)
-  np.testing.assert_array_equal(state.params["stack1"]["out"]["conv"]["kernel"],
-                                src.params["stack1"]["out"]["conv"]["kernel"])
+  np.testing.assert_array_equal(state.params["stack0"]["out"]["conv"]["kernel"],
+                                src.params["stack0"]["out"]["conv"]["kernel"])
   assert "msr" in state.params and int(state.step) == 0
   # Each stage continues the seed's stream after all that its ancestors drew (batch 8).
   assert checkpointing.stream_start(stage2) == 2 * 8
@@ -49,14 +49,14 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_state(tmp_p
 
 
 def test_best_checkpoint_is_kept_beside_the_latest(tmp_path, tfds_dir):
-  cfg = small_config(tfds_dir, total_steps=8, log_every=2, eval_every=2, eval_num_examples=8,
-                     **{"checkpoint.every": 1, "checkpoint.keep": 2})
+  cfg = small_config(tfds_dir, total_steps=6, log_every=2, eval_every=2, eval_num_examples=8,
+                     **{"checkpoint.every": 2, "checkpoint.keep": 1})
   train(cfg, tmp_path / "run")
   mngr = checkpointing.manager(tmp_path / "run", read_only=True)
   steps = mngr.all_steps()
   best = checkpointing.best_step(mngr)
-  assert best in steps and set(steps) >= {7, 8}
-  assert len(steps) <= 3
+  assert best in steps and 6 in steps
+  assert len(steps) <= 2
 
 
 def test_a_weights_only_checkpoint_starts_a_training_but_is_never_resumed(tmp_path, tfds_dir):

@@ -23,6 +23,7 @@ def lsp_tiny(root, manual):
   with cfg.unlocked():
     cfg.data.dataset = "lsp/extended"
     cfg.model.num_joints = 14
+    cfg.model.num_stacks = 1      # the loop and the skeleton are under test, not the network
     cfg.data.manual_dir = str(manual)
     cfg.data.tfds_data_dir = str(root / "tfds")
     cfg.data.worker_count = 0

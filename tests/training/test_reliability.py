@@ -16,7 +16,7 @@ from msposejax.state import checkpointing
 from msposejax.training import loop
 from msposejax.training.workdir_lock import WorkdirBusyError, WorkdirLock
 from tests.conftest import REPO, with_field
-from tests.training.conftest import cli_overrides, small_config
+from tests.training.conftest import cli_env, cli_overrides, small_config
 from tests.training.test_resume import wait_for_steps
 
 
@@ -27,7 +27,7 @@ def _launch(workdir, tfds_dir, *extra):
           "--config.log_every=1", "--config.checkpoint.every=1000", "--config.eval_every=0",
           *extra]
   return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, start_new_session=True)
+                          text=True, start_new_session=True, env=cli_env())
 
 
 def _children(pid):
@@ -71,7 +71,7 @@ def test_a_second_run_on_a_busy_workdir_is_refused_and_a_killed_runs_workers_exi
     wait_for_steps(workdir, 2, proc)
     second = subprocess.run([sys.executable, "-m", "msposejax.main", "train", "--workdir",
                              str(workdir), *cli_overrides(tfds_dir)], cwd=REPO,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, env=cli_env())
     assert second.returncode == 1
     last = second.stderr.strip().splitlines()[-1]
     assert "in use by a running training" in last and f"pid {proc.pid}" in last

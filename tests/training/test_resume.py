@@ -10,17 +10,17 @@ import time
 import pytest
 
 from tests.conftest import REPO
-from tests.training.conftest import cli_overrides
+from tests.training.conftest import cli_env, cli_overrides
 
-STEPS = 12
+STEPS = 8
 
 
 def launch(workdir, tfds_dir, *extra):
   args = [sys.executable, "-m", "msposejax.main", "train", "--workdir", str(workdir),
           *cli_overrides(tfds_dir), f"--config.total_steps={STEPS}", "--config.log_every=1",
-          "--config.checkpoint.every=3", "--config.eval_every=0", *extra]
+          "--config.checkpoint.every=2", "--config.eval_every=0", *extra]
   return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True)
+                          text=True, env=cli_env())
 
 
 def losses(workdir):
@@ -54,7 +54,7 @@ def test_kill_and_resume_reproduces_the_loss_curve(tmp_path, tfds_dir):
 
   killed = tmp_path / "killed"
   proc = launch(killed, tfds_dir)
-  wait_for_steps(killed, 7, proc)
+  wait_for_steps(killed, 5, proc)  # checkpoints at 2 and 4 by then
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   proc = launch(killed, tfds_dir)
@@ -82,7 +82,7 @@ def test_sigterm_saves_a_checkpoint_before_exit(tmp_path, tfds_dir):
 
 def run_cli(*args):
   return subprocess.run([sys.executable, "-m", "msposejax.main", *args], cwd=REPO,
-                        capture_output=True, text=True, timeout=600)
+                        capture_output=True, text=True, timeout=600, env=cli_env())
 
 
 def test_workdir_with_another_models_checkpoint_is_one_line_error(tmp_path, tfds_dir):
