@@ -16,8 +16,8 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # and predict functions dozens of times, and compiling is most of the suite's time. Keyed by
 # the HLO, the flags and the JAX version, so a code change never reads a stale entry. Every
 # program is kept, however quick to compile: the op-by-op model init alone compiles ~150
-# small ones in each new process (11.4 s of a fresh process's init with a 0.5 s threshold,
-# 6.0 s with none; 2-core AMD EPYC VM, /tmp/initprof-style timing in docs/benchmarks.md).
+# small ones in each new process (a second process's tiny init: 13.6 s with a 0.5 s
+# threshold, 4.3 s with none; docs/benchmarks.md, "The test suite").
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       str(REPO / ".pytest_cache" / "jax_compilation_cache"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
