@@ -13,6 +13,7 @@ import os
 import sys
 
 from absl import app, flags
+from absl import logging as absl_logging
 from ml_collections import config_flags
 
 from msposejax import commands
@@ -133,6 +134,10 @@ def _inference(command: tuple[str, ...]) -> None:
                  + commands.COMMANDS[command].example)
   if _BOX.value is not None and (_VIDEO.value is None or len(_BOX.value) != 4):
     _usage_error("--box is x1,y1,x2,y2 of the person in the first frame of --video")
+  # Prediction and export have no workdir for a log file: the console shows warnings and
+  # up only (newer orbax releases, e.g. the Python 3.12 stack's, log every restore at INFO
+  # through absl's handler).
+  absl_logging.get_absl_handler().setLevel(logging.WARNING)
   from msposejax.inference.predictor import Predictor
   predictor = Predictor.from_checkpoint(_CHECKPOINT.value, step=_STEP.value)
   if command == ("export",):
