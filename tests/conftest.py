@@ -1,6 +1,5 @@
 """Test setup: 8 fake CPU devices (sharding tests) and the repository root for configs."""
 
-import contextlib
 import fcntl
 import os
 import pathlib
@@ -41,9 +40,8 @@ def built_once(tmp_path_factory, name: str, build) -> pathlib.Path:
     return path
   root = tmp_path_factory.getbasetemp().parent
   path, done = root / name, root / f"{name}.done"
-  with open(root / f"{name}.lock", "w") as lock, contextlib.ExitStack() as stack:
+  with open(root / f"{name}.lock", "w") as lock:  # closing the file releases the lock
     fcntl.flock(lock, fcntl.LOCK_EX)
-    stack.callback(fcntl.flock, lock, fcntl.LOCK_UN)
     if not done.exists():
       shutil.rmtree(path, ignore_errors=True)
       path.mkdir()

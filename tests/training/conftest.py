@@ -45,8 +45,8 @@ def cli_env(devices: int = 1) -> dict[str, str]:
   """The environment of a `msposejax train` subprocess, on `devices` fake CPU devices.
 
   The command-line tests check starting, stopping and resuming, not sharding (that is
-  test_sharding's, in process, on 8): on one device orbax writes each checkpoint's 892 arrays
-  once rather than as 8 replicas, which made a 12-step run with 4 checkpoints 83 s instead
-  of 57 s (2-core AMD EPYC VM, warm compilation cache).
+  test_sharding's, in process, on 8): orbax's checkpoint saves of the 8-device arrays were
+  the difference between a 12-step run with 4 checkpoints taking 83 s and 57 s on one
+  device (2-stack tiny, 2-core AMD EPYC VM, warm compilation cache).
   """
   return {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
