@@ -12,7 +12,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
-from msposejax.data import geometry
+from msposejax.data import geometry, pipeline
 from msposejax.training.sharding import global_batch
 
 _KEEP = ("joints", "visible", "normaliser", "joint_occluded", "valid", "occluded", "crowded",
@@ -38,6 +38,21 @@ def predict_split(predict: Callable, variables: Any, config: ml_collections.Conf
   per_process = math.ceil(num_examples / jax.process_count())
   num_batches = math.ceil(per_process / config.eval_batch_size)
   iterator = iter(loader)
+  try:
+    out, images = _predict_batches(predict, variables, config, mesh, iterator, num_batches,
+                                   keep_images)
+    local = {k: np.concatenate(v) for k, v in out.items()}
+    del out  # views of the batches: dropped before `close` frees their memory
+  finally:
+    pipeline.close(iterator)
+  if jax.process_count() > 1:
+    local = {k: np.asarray(multihost_utils.process_allgather(v)).reshape((-1,) + v.shape[1:])
+             for k, v in local.items()}
+  local["crops"] = images[:keep_images]
+  return local
+
+
+def _predict_batches(predict, variables, config, mesh, iterator, num_batches, keep_images):
   out: dict[str, list] = {k: [] for k in ("pred", "scores", *_KEEP)}
   images = []
   template = None
@@ -61,9 +76,4 @@ def predict_split(predict: Callable, variables: Any, config: ml_collections.Conf
     if len(images) < keep_images:
       images.extend((im, c, s) for im, c, s, v in zip(batch["image"], coords, scores,
                                                       batch["valid"]) if v)
-  local = {k: np.concatenate(v) for k, v in out.items()}
-  if jax.process_count() > 1:
-    local = {k: np.asarray(multihost_utils.process_allgather(v)).reshape((-1,) + v.shape[1:])
-             for k, v in local.items()}
-  local["crops"] = images[:keep_images]
-  return local
+  return out, images

@@ -273,8 +273,17 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
   workdir = trainer.workdir
   workdir.mkdir(parents=True, exist_ok=True)
   mngr = checkpointing.manager(workdir, config)
-  loader = pipeline.train_loader(config, start=config.data.stream_start)
-  iterator = iter(loader)
+  iterator = iter(pipeline.train_loader(config, start=config.data.stream_start))
+  try:
+    return _fit(trainer, mngr, iterator, config, t_start)
+  finally:
+    pipeline.close(iterator)  # while the interpreter can still free its shared memory
+
+
+def _fit(trainer: Trainer, mngr, iterator, config: ml_collections.ConfigDict,
+         t_start: float) -> dict[str, Any]:
+  """Resumes or initialises, trains to config.total_steps (or a stop request), evaluates."""
+  workdir = trainer.workdir
   state, mngr = _resume(mngr, trainer, iterator, config, workdir)
   if state is None:
     state = trainer.init_state()
