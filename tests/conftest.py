@@ -7,8 +7,22 @@ import shutil
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
+# XLA flags of every test process and of the processes the tests start. LLVM's optimisation
+# level 0: the suite compiles hundreds of programs and runs each only a few times, so
+# compiling is most of its time. The same programs (the HLO is unchanged), generated with
+# fewer LLVM passes: the whole suite took 445 s instead of 476 s, 831 instead of 899 CPU
+# seconds (2-core AMD EPYC VM, 2026-12-02, docs/benchmarks.md). Users' runs keep XLA's
+# default level.
+TEST_XLA_FLAGS = "--xla_backend_optimization_level=0"
+
+
+def xla_flags(devices: int) -> str:
+  """XLA_FLAGS for a test process on `devices` fake CPU devices."""
+  return f"--xla_force_host_platform_device_count={devices} {TEST_XLA_FLAGS}"
+
+
 # Must happen before JAX initialises its backend.
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+os.environ.setdefault("XLA_FLAGS", xla_flags(8))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # One persistent XLA compilation cache for the whole suite, inherited by the xdist workers and
 # by the `msposejax` subprocesses the tests start: they compile the same tiny init, train step
@@ -67,7 +81,7 @@ def tfds_dir(tmp_path_factory):
 def _tiny_run_config(tfds_dir):
   from tests.training.conftest import small_config
   return small_config(tfds_dir, total_steps=4, log_every=1, eval_num_examples=8,
-                      num_visualize=0, **{"mesh.fsdp": 2, "checkpoint.every": 2})
+                      num_visualize=0, **{"checkpoint.every": 2})
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +97,21 @@ def tiny_run(tmp_path_factory, tfds_dir):
   return path, _tiny_run_config(tfds_dir)
 
 
+def pytest_configure(config):
+  # pytest-xdist would hand out its groups largest first; the order of
+  # pytest_collection_modifyitems below is the one meant.
+  if hasattr(config.option, "loadscopereorder"):
+    config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items):
   """The training tests (minutes each, most of the suite's time) first, the rest after: the
   test processes then end together on the many short tests instead of one of them running
-  the last long training alone."""
-  items.sort(key=lambda item: not item.nodeid.startswith("tests/training/"))
+  the last long training alone. Within each, the tests that read `tiny_run` first: the
+  process that takes them trains it (compiling the programs of every in-process training,
+  tests/training/conftest.py), while the other process starts on trainings of their own."""
+  items.sort(key=lambda item: (not item.nodeid.startswith("tests/training/"),
+                               "tiny_run" not in item.fixturenames))
 
 
 @pytest.fixture

@@ -10,7 +10,11 @@ import os
 import sys
 
 out, num_processes, process_id, port, local_devices = sys.argv[1:]
-os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={local_devices}"
+# The test's flags (tests/conftest.py), with this process's device count.
+os.environ["XLA_FLAGS"] = " ".join(
+    [f"--xla_force_host_platform_device_count={local_devices}"]
+    + [f for f in os.environ.get("XLA_FLAGS", "").split()
+       if not f.startswith("--xla_force_host_platform_device_count")])
 os.environ["JAX_PLATFORMS"] = "cpu"
 
 import jax  # noqa: E402

@@ -1,13 +1,11 @@
-"""What happens when: Ctrl-C, a damaged checkpoint, two runs on one workdir, a failing final
-evaluation, a killed trainer's workers."""
+"""What happens when: two runs on one workdir, Ctrl-C, a damaged checkpoint, a failing final
+evaluation (a killed trainer's workers: test_resume.py)."""
 
 import os
-import pathlib
 import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -16,8 +14,9 @@ from msposejax.state import checkpointing
 from msposejax.training import loop
 from msposejax.training.workdir_lock import WorkdirBusyError, WorkdirLock
 from tests.conftest import REPO, with_field
-from tests.training.conftest import cli_env, cli_overrides, small_config
-from tests.training.test_resume import wait_for_steps
+from tests.training.conftest import (CLI_TRAININGS, SMALL_TRAININGS, children, cli_env,
+                                   cli_overrides, leaked_shared_memory, small_config,
+                                   wait_for_steps, wait_until_gone)
 
 
 def _launch(workdir, tfds_dir, *extra):
@@ -30,42 +29,10 @@ def _launch(workdir, tfds_dir, *extra):
                           text=True, start_new_session=True, env=cli_env())
 
 
-def _children(pid):
-  kids = []
-  for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-    try:
-      fields = stat.read_text().rsplit(")", 1)[1].split()
-    except OSError:
-      continue
-    if int(fields[1]) == pid:
-      kids.append(int(stat.parent.name))
-  return kids
-
-
-def _alive(pid):
-  try:
-    state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-  except OSError:
-    return False
-  return state != "Z"
-
-
-def test_ctrl_c_in_a_terminal_saves_and_exits_cleanly(tmp_path, tfds_dir):
-  workdir = tmp_path / "ctrl_c"
-  proc = _launch(workdir, tfds_dir)
-  wait_for_steps(workdir, 3, proc)
-  os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
-  out, _ = proc.communicate(timeout=120)
-  assert proc.returncode == 0, out[-3000:]
-  assert "Ctrl-C: saving a checkpoint" in out and "stopping at step" in out
-  assert "terminated unexpectedly" not in out and "Traceback" not in out
-  step = int(out.split("stopping at step ")[1].split()[0])
-  assert (workdir / "checkpoints" / str(step) / "state").is_dir()
-
-
-def test_a_second_run_on_a_busy_workdir_is_refused_and_a_killed_runs_workers_exit(
+@CLI_TRAININGS
+def test_a_second_run_on_a_busy_workdir_is_refused_and_ctrl_c_saves_and_exits_cleanly(
     tmp_path, tfds_dir):
-  workdir = tmp_path / "busy"
+  workdir = tmp_path / "ctrl_c"
   proc = _launch(workdir, tfds_dir)
   try:
     wait_for_steps(workdir, 2, proc)
@@ -75,19 +42,21 @@ def test_a_second_run_on_a_busy_workdir_is_refused_and_a_killed_runs_workers_exi
     assert second.returncode == 1
     last = second.stderr.strip().splitlines()[-1]
     assert "in use by a running training" in last and f"pid {proc.pid}" in last
-    workers = _children(proc.pid)
-    assert workers, "the run should have a grain worker process"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    deadline = time.time() + 20
-    while time.time() < deadline and any(_alive(w) for w in workers):
-      time.sleep(0.2)
-    assert not any(_alive(w) for w in workers), "grain workers outlived their trainer"
+    grain_workers = children(proc.pid)
+    assert grain_workers, "the run should have a grain worker process"
+    wait_for_steps(workdir, 3, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    out, _ = proc.communicate(timeout=120)
   finally:
     if proc.poll() is None:
       proc.kill()
-  with WorkdirLock(workdir):  # a killed run leaves no stale lock
-    pass
+  assert proc.returncode == 0, out[-3000:]
+  assert "Ctrl-C: saving a checkpoint" in out and "stopping at step" in out
+  assert "terminated unexpectedly" not in out and "Traceback" not in out
+  assert leaked_shared_memory(out) <= 1
+  step = int(out.split("stopping at step ")[1].split()[0])
+  assert (workdir / "checkpoints" / str(step) / "state").is_dir()
+  assert wait_until_gone(grain_workers), "grain workers outlived their trainer"
 
 
 def test_the_lock_names_its_holder(tmp_path):
@@ -97,9 +66,6 @@ def test_the_lock_names_its_holder(tmp_path):
         pass
   with WorkdirLock(tmp_path):
     pass
-
-
-pytestmark = pytest.mark.xdist_group("reliability")
 
 
 @pytest.fixture
@@ -129,6 +95,7 @@ def _damage(step_dir, kind):
 KINDS = ["truncated data", "empty metadata", "bad config JSON", "missing state"]
 
 
+@SMALL_TRAININGS
 @pytest.mark.parametrize("kind", KINDS)
 def test_eval_and_predict_name_the_damaged_step_and_file(run4, tmp_path, kind):
   src, cfg = run4
@@ -143,6 +110,7 @@ def test_eval_and_predict_name_the_damaged_step_and_file(run4, tmp_path, kind):
       loop.evaluate_checkpoint(cfg, workdir, step=4)
 
 
+@SMALL_TRAININGS
 def test_training_falls_back_to_the_newest_intact_step_and_keeps_the_damaged_one(
     run4, tmp_path, capsys):
   src, cfg = run4
@@ -159,6 +127,7 @@ def test_training_falls_back_to_the_newest_intact_step_and_keeps_the_damaged_one
   assert (workdir / "checkpoints" / "5").is_dir() and (workdir / "final_metrics.json").exists()
 
 
+@SMALL_TRAININGS
 def test_a_failing_final_evaluation_loses_no_training(tmp_path, tfds_dir, monkeypatch):
   cfg = small_config(tfds_dir, total_steps=3, log_every=1, num_visualize=0,
                      **{"checkpoint.every": 1000})
@@ -171,6 +140,7 @@ def test_a_failing_final_evaluation_loses_no_training(tmp_path, tfds_dir, monkey
   assert mngr.all_steps() == [3]
 
 
+@SMALL_TRAININGS
 @pytest.mark.parametrize("field, value, needle", [
     ("seed", 7, "seed: checkpoint 0 vs config 7"),
     ("optimizer.name", "adamw", "optimizer.name: checkpoint 'rmsprop' vs config 'adamw'"),

@@ -1,16 +1,18 @@
 """Kill -9 and resume gives the uninterrupted loss curve; SIGTERM checkpoints; bad inputs."""
 
 import json
-import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
+from msposejax.training.workdir_lock import WorkdirLock
 from tests.conftest import REPO
-from tests.training.conftest import cli_env, cli_overrides
+from tests.training.conftest import (CLI_TRAININGS, SMALL_TRAININGS, children, cli_env,
+                                   cli_overrides, leaked_shared_memory, wait_for_steps,
+                                   wait_until_gone)
 
 STEPS = 8
 
@@ -32,35 +34,34 @@ def losses(workdir):
   return by_step
 
 
-def wait_for_steps(workdir, n, proc, timeout=240):
-  start = time.time()
-  while time.time() - start < timeout:
-    path = workdir / "metrics.jsonl"
-    if path.exists() and len(path.read_text().splitlines()) >= n:
-      return
-    if proc.poll() is not None:
-      raise AssertionError(f"run ended early:\n{proc.stdout.read()}")
-    time.sleep(0.2)
-  raise AssertionError("timed out waiting for training steps")
-
-
+@CLI_TRAININGS
 def test_kill_and_resume_reproduces_the_loss_curve(tmp_path, tfds_dir):
+  """kill -9 mid-run: its grain worker exits with it, it leaves no lock on the workdir, and
+  the resumed run's losses are the uninterrupted run's, step for step."""
+  workers = "--config.data.worker_count=1"  # the same in every run: it shapes the batches
   straight = tmp_path / "straight"
-  proc = launch(straight, tfds_dir)
+  proc = launch(straight, tfds_dir, workers)
   out, _ = proc.communicate(timeout=600)
   assert proc.returncode == 0, out
+  # The worker's batches in shared memory are freed before the interpreter exits.
+  assert leaked_shared_memory(out) <= 1, out[-2000:]
   reference = losses(straight)
   assert sorted(reference) == list(range(1, STEPS + 1))
 
   killed = tmp_path / "killed"
-  proc = launch(killed, tfds_dir)
+  proc = launch(killed, tfds_dir, workers)
   wait_for_steps(killed, 5, proc)  # checkpoints at 2 and 4 by then
+  grain_workers = children(proc.pid)
+  assert grain_workers, "the run should have a grain worker process"
   proc.send_signal(signal.SIGKILL)
   proc.wait()
-  proc = launch(killed, tfds_dir)
+  assert wait_until_gone(grain_workers), "grain workers outlived their trainer"
+  with WorkdirLock(killed):  # a killed run leaves no stale lock
+    pass
+  proc = launch(killed, tfds_dir, workers)
   out, _ = proc.communicate(timeout=600)
   assert proc.returncode == 0, out
-  assert "resumed from" in out
+  assert "resumed from" in out and leaked_shared_memory(out) <= 1
   resumed = losses(killed)
   assert sorted(resumed) == sorted(reference)
   for step, value in reference.items():
@@ -68,6 +69,7 @@ def test_kill_and_resume_reproduces_the_loss_curve(tmp_path, tfds_dir):
   assert (killed / "final_metrics.json").exists() and (killed / "predictions.png").exists()
 
 
+@CLI_TRAININGS
 def test_sigterm_saves_a_checkpoint_before_exit(tmp_path, tfds_dir):
   workdir = tmp_path / "term"
   proc = launch(workdir, tfds_dir, "--config.total_steps=400")
@@ -85,13 +87,13 @@ def run_cli(*args):
                         capture_output=True, text=True, timeout=600, env=cli_env())
 
 
-def test_workdir_with_another_models_checkpoint_is_one_line_error(tmp_path, tfds_dir):
+@SMALL_TRAININGS
+def test_workdir_with_another_models_checkpoint_is_one_line_error(tmp_path, tiny_run):
   workdir = tmp_path / "w"
-  first = run_cli("train", "--workdir", str(workdir), *cli_overrides(tfds_dir),
-                  "--config.total_steps=2", "--config.log_every=1")
-  assert first.returncode == 0, first.stdout + first.stderr
-  second = run_cli("train", "--workdir", str(workdir), *cli_overrides(tfds_dir),
-                   "--config.total_steps=4", "--config.model.features=16")
+  shutil.copytree(tiny_run[0], workdir)  # a finished run of the model with 32 features
+  second = run_cli("train", "--workdir", str(workdir),
+                   *cli_overrides(tiny_run[1].data.tfds_data_dir), "--config.total_steps=8",
+                   "--config.model.features=16")
   assert second.returncode == 1
   last = second.stderr.strip().splitlines()[-1]
   assert "another model" in last and "model.features: checkpoint 32 vs config 16" in last
