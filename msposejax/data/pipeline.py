@@ -161,11 +161,16 @@ def close(iterator) -> None:
   exit, and the resource tracker then reports "leaked shared_memory objects". So: close now
   (grain 0.2's DataLoaderIterator has no close of its own; the dataset iterator inside it
   has), collect what the closing freed, and wait for that thread to unlink it. Call it when
-  the iterator is done with and the batches the caller kept are dropped; safe to call twice.
+  the iterator is done with and the batches the caller kept are dropped; safe to call twice;
+  never raises (a failure is logged).
   """
   target = iterator if hasattr(iterator, "close") else getattr(iterator, "_iterator", None)
-  if hasattr(target, "close"):
-    target.close()
+  try:
+    if hasattr(target, "close"):
+      target.close()
+  except Exception:  # pylint: disable=broad-except
+    # Called from `finally` blocks: never hide the run's own error behind the loader's.
+    _log.warning("closing the data iterator failed", exc_info=True)
   unlinker = getattr(grain_multiprocessing.SharedMemoryArray, "_del_thread_pool", None)
   if unlinker is None:  # no worker process has started: no shared memory
     return
