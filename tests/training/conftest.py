@@ -61,7 +61,8 @@ def cli_overrides(tfds_dir):
 
 
 def cli_env(devices: int = 1) -> dict[str, str]:
-  """The environment of a `msposejax train` subprocess, on `devices` fake CPU devices.
+  """The environment of a test's subprocess (`msposejax train`, the multihost worker), on
+  `devices` fake CPU devices with the test processes' XLA flags.
 
   The command-line tests check starting, stopping and resuming, not sharding (that is
   test_sharding's, in process, on 8): orbax's checkpoint saves of the 8-device arrays were
@@ -117,7 +118,7 @@ def leaked_shared_memory(output: str) -> int:
 
   Before `pipeline.close`, every training with grain workers left the batch its workers had
   prefetched (5 arrays of a training batch) on every run. With it, 1 array was still left
-  in 1 of 8 otherwise identical 3-step runs (2 workers; a release race at exit not yet
+  in 2 of 10 otherwise identical 3-step runs (2 workers; a release race at exit not yet
   found), so the tests allow at most 1.
   """
   found = re.search(r"There appear to be (\d+) leaked shared_memory objects", output)

@@ -1,6 +1,7 @@
 """Worker for test_multihost.py: a few train steps of the tiny config on a global mesh.
 
-argv: OUT_JSON NUM_PROCESSES PROCESS_ID PORT LOCAL_DEVICES
+argv: OUT_JSON NUM_PROCESSES PROCESS_ID PORT; the test sets this process's devices and XLA
+flags in its environment (tests/training/conftest.cli_env).
 Each process feeds its slice of the same deterministic global batches, assembled with
 jax.make_array_from_process_local_data; process 0 writes the losses and parameter sums.
 """
@@ -9,12 +10,7 @@ import json
 import os
 import sys
 
-out, num_processes, process_id, port, local_devices = sys.argv[1:]
-# The test's flags (tests/conftest.py), with this process's device count.
-os.environ["XLA_FLAGS"] = " ".join(
-    [f"--xla_force_host_platform_device_count={local_devices}"]
-    + [f for f in os.environ.get("XLA_FLAGS", "").split()
-       if not f.startswith("--xla_force_host_platform_device_count")])
+out, num_processes, process_id, port = sys.argv[1:]
 os.environ["JAX_PLATFORMS"] = "cpu"
 
 import jax  # noqa: E402

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO
+from tests.training.conftest import cli_env
 
 WORKER = REPO / "tests" / "training" / "multihost_worker.py"
 
@@ -21,11 +22,12 @@ def free_port():
 def test_two_processes_agree_with_one(tmp_path):
   port = free_port()
   env_cmd = [sys.executable, str(WORKER)]
-  multi = [subprocess.Popen(env_cmd + [str(tmp_path / "multi.json"), "2", str(i), str(port), "2"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  multi = [subprocess.Popen(env_cmd + [str(tmp_path / "multi.json"), "2", str(i), str(port)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=cli_env(devices=2))
            for i in range(2)]
-  single = subprocess.run(env_cmd + [str(tmp_path / "single.json"), "1", "0", "0", "4"], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+  single = subprocess.run(env_cmd + [str(tmp_path / "single.json"), "1", "0", "0"], cwd=REPO,
+                          capture_output=True, text=True, timeout=600, env=cli_env(devices=4))
   assert single.returncode == 0, single.stderr[-3000:]
   for p in multi:
     out, _ = p.communicate(timeout=600)
