@@ -1,8 +1,11 @@
 """grain pipeline: auto-prepare, targets/weights, determinism, resume order, bad records."""
 
+import gc
 import logging
 import pickle
+from multiprocessing import shared_memory
 
+import grain
 import jax
 import numpy as np
 import pytest
@@ -159,3 +162,33 @@ def test_synthetic_sizes_and_seed_come_from_the_dataset_name(tmp_path):
     config.data.dataset = "synthetic_people/train=lots"
   with pytest.raises(ValueError, match="train=N,validation=M,seed=S"):
     pipeline.builder(config)
+
+
+def test_close_frees_a_batch_left_in_a_reference_cycle_in_order(monkeypatch):
+  """A loader's end leaves its last batch in cyclic garbage. `close` frees it itself, not
+  through grain's unlink thread: collected with that thread on, the collector and the thread
+  both close one SharedMemory (EBADF; the unlink never reaches the resource tracker, which
+  then warns of "leaked shared_memory objects" at exit)."""
+  shm_array = grain.multiprocessing.SharedMemoryArray
+  shm_array.enable_async_del(1)  # as a loader with worker processes does
+  pool = shm_array._del_thread_pool
+  handed_to_thread = []
+  monkeypatch.setattr(shm_array, "close_shm_async", classmethod(
+      lambda cls, shm, unlink: handed_to_thread.append(shm.name)))
+  gc_was_on = gc.isenabled()
+  gc.disable()  # the cycle must still be there when `close` runs
+  try:
+    batch = shm_array((4, 4), np.uint8)
+    batch.unlink_on_del()  # as the main process does with a batch from a worker
+    name = batch.shm.name
+    cycle = [batch]
+    cycle.append(cycle)
+    del batch, cycle
+    pipeline.close(iter([]))
+  finally:
+    if gc_was_on:
+      gc.enable()
+  assert handed_to_thread == []
+  with pytest.raises(FileNotFoundError):
+    shared_memory.SharedMemory(name)  # unlinked
+  assert shm_array._del_thread_pool is pool

@@ -1,7 +1,5 @@
 """docs/colab.ipynb runs top to bottom on a CPU against a checkpoint (nbclient)."""
 
-import os
-
 import pytest
 
 from tests.conftest import REPO
