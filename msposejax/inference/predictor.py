@@ -100,7 +100,11 @@ class Predictor:
     """Restores a training workdir (its best step, else latest) or one step's directory."""
     workdir, found = checkpointing.resolve(path)
     step = found if step is None else step
-    mngr = checkpointing.manager(workdir, read_only=True)
+    with checkpointing.manager(workdir, read_only=True) as mngr:
+      return cls._restore(mngr, workdir, step, flip_test)
+
+  @classmethod
+  def _restore(cls, mngr, workdir, step: int, flip_test: bool | None) -> "Predictor":
     config = checkpointing.saved_config_checked(mngr, step)
     try:
       model = pose_net_from_config(config.model)

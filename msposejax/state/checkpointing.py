@@ -282,8 +282,8 @@ def resolve(path: str | os.PathLike, prefer_best: bool = True) -> tuple[epath.Pa
   if not (path / CHECKPOINT_DIR).is_dir():
     raise FileNotFoundError(f"{path} is neither a training workdir (no {CHECKPOINT_DIR}/) nor "
                             f"a checkpoint step directory ({CHECKPOINT_DIR}/STEP)")
-  mngr = manager(path, read_only=True)
-  step = (best_step(mngr) if prefer_best else None) or mngr.latest_step()
+  with manager(path, read_only=True) as mngr:
+    step = (best_step(mngr) if prefer_best else None) or mngr.latest_step()
   if step is None:
     raise FileNotFoundError(f"{path / CHECKPOINT_DIR} holds no checkpoint")
   return path, step
@@ -303,7 +303,8 @@ def stream_start(config: ml_collections.ConfigDict) -> int:
   if not config.init_from:
     return 0
   src_dir, step = resolve(config.init_from)
-  src = saved_config(manager(src_dir, read_only=True), step)
+  with manager(src_dir, read_only=True) as mngr:
+    src = saved_config(mngr, step)
   before = max(int(src.get("data", {}).get("stream_start", 0)), 0)  # older checkpoints: 0
   return before + step * int(src.batch_size)
 

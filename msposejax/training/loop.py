@@ -88,12 +88,12 @@ class Trainer:
 
   def _load_init_from(self, state: TrainState) -> TrainState:
     src_dir, step = checkpointing.resolve(self.config.init_from)
-    mngr = checkpointing.manager(src_dir, read_only=True)
-    src_config = checkpointing.saved_config_checked(mngr, step)
-    # The source's weights only (a full train state or an import-torch checkpoint).
-    restored = checkpointing.restore_variables(mngr, step, abstract_variables(
-        pose_net_from_config(src_config.model), src_config.input_size,
-        sharding.replicated(self.mesh)))
+    with checkpointing.manager(src_dir, read_only=True) as mngr:
+      src_config = checkpointing.saved_config_checked(mngr, step)
+      # The source's weights only (a full train state or an import-torch checkpoint).
+      restored = checkpointing.restore_variables(mngr, step, abstract_variables(
+          pose_net_from_config(src_config.model), src_config.input_size,
+          sharding.replicated(self.mesh)))
     variables, loaded, new = checkpointing.load_partial(
         {"params": state.params, "batch_stats": state.batch_stats}, restored)
     new_modules = sorted({p.split("/")[1] for p in new})
@@ -256,8 +256,9 @@ def _resume(mngr, trainer: Trainer, iterator, config: ml_collections.ConfigDict,
       _say(f"{e}; moved to {aside} (kept); trying the step before it")
       moved = True
       continue
-    if moved:
-      mngr = checkpointing.manager(workdir, config)  # it still lists the moved steps
+    if moved:  # the manager still lists the moved steps
+      mngr.close()
+      mngr = checkpointing.manager(workdir, config)
     _say(f"resumed from {workdir / checkpointing.CHECKPOINT_DIR / str(step)}")
     return state, mngr
   if moved:
@@ -275,16 +276,18 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
   mngr = checkpointing.manager(workdir, config)
   iterator = iter(pipeline.train_loader(config, start=config.data.stream_start))
   try:
-    return _fit(trainer, mngr, iterator, config, t_start)
+    state, mngr = _resume(mngr, trainer, iterator, config, workdir)
+    return _fit(trainer, mngr, state, iterator, config, t_start)
   finally:
+    mngr.close()  # waits for a save still being written
     pipeline.close(iterator)  # while the interpreter can still free its shared memory
 
 
-def _fit(trainer: Trainer, mngr, iterator, config: ml_collections.ConfigDict,
+def _fit(trainer: Trainer, mngr, state, iterator, config: ml_collections.ConfigDict,
          t_start: float) -> dict[str, Any]:
-  """Resumes or initialises, trains to config.total_steps (or a stop request), evaluates."""
+  """Trains from `state` (None: a new one) to config.total_steps (or a stop request), then
+  evaluates."""
   workdir = trainer.workdir
-  state, mngr = _resume(mngr, trainer, iterator, config, workdir)
   if state is None:
     state = trainer.init_state()
   if jax.process_index() == 0:
@@ -379,10 +382,10 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | os.Pat
   step = step if step is not None else best
   with log_file.to_file(workdir):
     trainer = Trainer(config, workdir)
-    mngr = checkpointing.manager(workdir, read_only=True)
-    checkpointing.check_same_model(checkpointing.saved_config_checked(mngr, step), config,
-                                   str(workdir))
-    variables = checkpointing.restore_variables(mngr, step, trainer.abstract_variables())
+    with checkpointing.manager(workdir, read_only=True) as mngr:
+      checkpointing.check_same_model(checkpointing.saved_config_checked(mngr, step), config,
+                                     str(workdir))
+      variables = checkpointing.restore_variables(mngr, step, trainer.abstract_variables())
     report = trainer.evaluate(variables)
     final = {k: v for k, v in report.items() if k != "crops"}
     final["step"] = step
