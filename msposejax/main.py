@@ -99,6 +99,11 @@ def main(argv: list[str]) -> None:
     _usage_error(f"unknown command {' '.join(argv[1:]) or '(none)'}; "
                          f"`msposejax --help` lists the commands")
   _check_command(command)
+  # Library INFO reaches a training's log file (training/log_file.py), never the console:
+  # not even before that file is open (JAX's first backend lookup logs each platform it
+  # could not start), nor in commands without a workdir (newer orbax releases, e.g. the
+  # Python 3.12 stack's, log every restore at INFO through absl's handler).
+  absl_logging.get_absl_handler().setLevel(logging.WARNING)
   if command == ("score",):
     from msposejax import score_command
     sys.exit(score_command.run(_PREDICTIONS.value, _GROUND_TRUTH.value, _JSON.value))
@@ -134,10 +139,6 @@ def _inference(command: tuple[str, ...]) -> None:
                  + commands.COMMANDS[command].example)
   if _BOX.value is not None and (_VIDEO.value is None or len(_BOX.value) != 4):
     _usage_error("--box is x1,y1,x2,y2 of the person in the first frame of --video")
-  # Prediction and export have no workdir for a log file: the console shows warnings and
-  # up only (newer orbax releases, e.g. the Python 3.12 stack's, log every restore at INFO
-  # through absl's handler).
-  absl_logging.get_absl_handler().setLevel(logging.WARNING)
   from msposejax.inference.predictor import Predictor
   predictor = Predictor.from_checkpoint(_CHECKPOINT.value, step=_STEP.value)
   if command == ("export",):

@@ -1,6 +1,7 @@
 """Kill -9 and resume gives the uninterrupted loss curve; SIGTERM checkpoints; bad inputs."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -17,12 +18,12 @@ from tests.training.conftest import (CLI_TRAININGS, SMALL_TRAININGS, children, c
 STEPS = 8
 
 
-def launch(workdir, tfds_dir, *extra):
+def launch(workdir, tfds_dir, *extra, env=None):
   args = [sys.executable, "-m", "msposejax.main", "train", "--workdir", str(workdir),
           *cli_overrides(tfds_dir), f"--config.total_steps={STEPS}", "--config.log_every=1",
           "--config.checkpoint.every=2", "--config.eval_every=0", *extra]
   return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=cli_env())
+                          text=True, env=env or cli_env())
 
 
 def losses(workdir):
@@ -73,12 +74,16 @@ def test_kill_and_resume_reproduces_the_loss_curve(tmp_path, tfds_dir):
 @CLI_TRAININGS
 def test_sigterm_saves_a_checkpoint_before_exit(tmp_path, tfds_dir):
   workdir = tmp_path / "term"
-  proc = launch(workdir, tfds_dir, "--config.total_steps=400")
+  # Without JAX_PLATFORMS, JAX's first backend lookup logs (INFO) each platform it could not
+  # start, before the run's log file is open: that must not reach the console either.
+  env = {k: v for k, v in cli_env().items() if k != "JAX_PLATFORMS"}
+  proc = launch(workdir, tfds_dir, "--config.total_steps=400", env=env)
   wait_for_steps(workdir, 4, proc)
   proc.send_signal(signal.SIGTERM)
   out, _ = proc.communicate(timeout=120)
   assert proc.returncode == 0, out
   assert "stopping at step" in out
+  assert not re.search(r"^I\d{4} ", out, re.M), out[:2000]  # absl's INFO lines
   step = int(out.split("stopping at step ")[1].split()[0])
   assert (workdir / "checkpoints" / str(step) / "state").is_dir()
 
