@@ -2,11 +2,10 @@
 
 Command: msposejax train --config configs/quickstart.py --workdir runs/quickstart
 (the README's main job)
-Result (2-core CPU dev machine, 2026-11-25, fresh data folder): 11.7 min end to end
-(data generation included), PCKh@0.5 = 81.00% (@0.2 52.11%) on the 500 synthetic
-validation people with flip test.
-Measured before the 2026-12-01 defaults (balanced λ_r, hashed data seed; docs/method.md §3,
-§5); not re-measured since.
+Result (2-core AMD EPYC dev VM, 2026-12-02, fresh data folder): 11.6 min end to end (data
+generation included), PCKh@0.5 = 81.54% (@0.2 53.81%) on the 500 synthetic validation people
+with flip test; with the 2026-12-01 defaults (balanced λ_r, hashed data seed;
+docs/method.md §3, §5). Before them: 81.00% in 11.7 min (2026-11-25).
 """
 
 from msposejax.config_files import load_sibling
