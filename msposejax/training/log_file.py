@@ -23,6 +23,18 @@ from etils import epath
 _FORMAT = "%(asctime)s %(levelname).1s %(name)s: %(message)s"
 
 
+# Library warnings a person can do nothing about: in the log file, not on the console.
+# orbax, at every periodic save of a manager that keeps the best step (those saves have no
+# PCKh yet).
+_KNOWN_NOISE = frozenset({"Requested `tracked_metric`; did not provide metrics."})
+
+
+class _DropKnownNoise(logging.Filter):
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR or record.getMessage() not in _KNOWN_NOISE
+
+
 def _is_console(handler: logging.Handler) -> bool:
   stream = getattr(handler, "stream", None)
   return stream in (sys.stderr, sys.stdout) or type(handler).__name__ == "ABSLHandler"
@@ -50,8 +62,10 @@ def to_file(workdir: str | os.PathLike) -> Iterator[epath.Path]:
     extra.setLevel(logging.WARNING)
     root.addHandler(extra)
   previous_level = root.level
+  noise = _DropKnownNoise()
   for handler, level in console:
     handler.setLevel(max(level, logging.WARNING))
+    handler.addFilter(noise)
   root.addHandler(file_handler)
   root.setLevel(min(previous_level, logging.INFO) if previous_level else logging.INFO)
   try:
@@ -64,4 +78,5 @@ def to_file(workdir: str | os.PathLike) -> Iterator[epath.Path]:
       root.removeHandler(extra)
     for handler, level in console:
       handler.setLevel(level)
+      handler.removeFilter(noise)
     root.setLevel(previous_level)

@@ -17,6 +17,7 @@ def test_info_goes_to_the_file_and_only_warnings_to_the_console(tmp_path, capsys
     with log_file.to_file(tmp_path / "run") as path:
       logging.getLogger("orbax.like").info("renamed a tmp checkpoint")
       logging.getLogger("msposejax.x").warning("3 corrupt images skipped")
+      logging.getLogger("absl").warning("Requested `tracked_metric`; did not provide metrics.")
     logging.getLogger("after").warning("back to normal")
   finally:
     root.removeHandler(console)
@@ -27,6 +28,8 @@ def test_info_goes_to_the_file_and_only_warnings_to_the_console(tmp_path, capsys
   assert "I orbax.like: renamed a tmp checkpoint" in text and "3 corrupt images" in text
   err = capsys.readouterr().err
   assert "renamed a tmp" not in err and "3 corrupt images skipped" in err and "back to" in err
+  assert "tracked_metric" not in err and "tracked_metric" in text  # orbax's per-save note
+  assert not console.filters
   assert "renamed a tmp" in (tmp_path / "mine.txt").read_text()  # its level untouched
   assert root.level == before and console.level == logging.NOTSET
   assert not any(h.stream.closed for h in root.handlers if hasattr(h, "stream"))
