@@ -279,8 +279,10 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
     state, mngr = _resume(mngr, trainer, iterator, config, workdir)
     return _fit(trainer, mngr, state, iterator, config, t_start)
   finally:
-    mngr.close()  # waits for a save still being written
-    pipeline.close(iterator)  # while the interpreter can still free its shared memory
+    try:
+      mngr.close()  # waits for a save still being written (it may raise: the save failed)
+    finally:
+      pipeline.close(iterator)  # while the interpreter can still free its shared memory
 
 
 def _fit(trainer: Trainer, mngr, state, iterator, config: ml_collections.ConfigDict,
