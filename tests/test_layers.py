@@ -8,17 +8,19 @@ from tests.conftest import REPO, modules_loaded_by
 # Each unit (a subpackage, or a top-level module) and the units it may import. Keep in step
 # with docs/architecture.md.
 ALLOWED = {
-    "skeleton": set(), "config_files": set(), "draw": {"skeleton"}, "commands": set(),
-    "codecs": {"skeleton"}, "models": set(), "losses": {"codecs", "skeleton"},
-    "evaluation": {"codecs", "skeleton"},
-    "config_checks": {"codecs", "losses", "models", "skeleton"},
-    "data": {"codecs", "evaluation", "skeleton", "draw"},
-    "state": {"config_checks"},
-    "inference": {"state", "models", "codecs", "evaluation", "data", "skeleton", "draw"},
-    "interop": {"state", "models", "config_checks"},
+    "skeleton": set(), "input_size": set(), "config_files": set(), "draw": {"skeleton"},
+    "commands": set(), "codecs": {"skeleton", "input_size"}, "models": set(),
+    "losses": {"codecs", "skeleton", "input_size"},
+    "evaluation": {"codecs", "skeleton", "input_size"},
+    "config_checks": {"codecs", "losses", "models", "skeleton", "input_size"},
+    "data": {"codecs", "evaluation", "skeleton", "draw", "input_size"},
+    "state": {"config_checks", "input_size"},
+    "inference": {"state", "models", "codecs", "evaluation", "data", "skeleton", "draw",
+                  "input_size"},
+    "interop": {"state", "models", "config_checks", "input_size"},
     "training": {"state", "inference", "models", "losses", "codecs", "evaluation", "data",
-                 "skeleton", "draw", "config_checks"},
-    "describe": {"models", "skeleton"}, "score_command": {"evaluation"},
+                 "skeleton", "draw", "config_checks", "input_size"},
+    "describe": {"models", "skeleton", "input_size"}, "score_command": {"evaluation"},
 }
 TOP = {"main"}  # the command line may import anything
 
