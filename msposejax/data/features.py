@@ -20,17 +20,25 @@ if TYPE_CHECKING:
   import tensorflow_datasets as tfds
 
 
-def features(num_joints: int = skeleton.MPII.num_joints, joint_occluded: bool = False
-             ) -> tfds.features.FeaturesDict:
+def features(num_joints: int = skeleton.MPII.num_joints, joint_occluded: bool = False,
+             instances: bool = False) -> tfds.features.FeaturesDict:
   """The example spec for K = `num_joints` joints.
 
-  `joint_occluded` adds a (K,) flag for datasets that mark labelled-but-occluded joints (LSP),
-  which evaluation reports as a subset.
+  `joint_occluded` adds a (K,) flag for datasets that mark labelled-but-occluded joints (LSP,
+  COCO's v = 1), which evaluation reports as a subset. `instances` adds what COCO-style
+  evaluation needs to find the annotation again: `bbox` (x, y, w, h: the box clipped to the
+  photo, in stored px), `image_id`, `annotation_id` (the annotation file's ids) and `area`
+  (the file's, original px², the OKS scale).
   """
   import tensorflow_datasets as tfds  # only the builders need it: prediction decodes images
   t = tfds.features.Tensor
   k = num_joints
   extra = {"joint_occluded": t(shape=(k,), dtype=np.bool_)} if joint_occluded else {}
+  if instances:
+    extra.update({"bbox": t(shape=(4,), dtype=np.float32),
+                  "image_id": t(shape=(), dtype=np.int64),
+                  "annotation_id": t(shape=(), dtype=np.int64),
+                  "area": t(shape=(), dtype=np.float32)})
   return tfds.features.FeaturesDict({
       "image": t(shape=(), dtype=np.object_),         # encoded JPEG bytes
       "image_name": t(shape=(), dtype=np.object_),    # source file name (bytes)
