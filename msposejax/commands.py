@@ -28,7 +28,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         "msposejax train --config configs/quickstart.py --workdir runs/quickstart",
         ("config", "workdir"), required=("workdir",)),
     ("eval",): Command(
-        "PCKh (or PCK) table of one checkpoint of a training workdir",
+        "PCKh, PCK or COCO's OKS AP table of one checkpoint of a training workdir",
         "msposejax eval --config configs/quickstart.py --workdir runs/quickstart --step 600",
         ("config", "workdir", "step"), required=("workdir",)),
     ("data", "prepare"): Command(
@@ -48,7 +48,8 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         "person through a video (smoothed, annotated video + JSON)",
         "msposejax predict --checkpoint runs/quickstart --images photos/ --out predictions/   "
         "or  --video in.mp4 --out out.mp4",
-        ("checkpoint", "step", "images", "boxes", "submission", "video", "box", "out"),
+        ("checkpoint", "step", "images", "boxes", "detections", "min_box_score", "submission",
+         "video", "box", "out"),
         required=("checkpoint", "out"), config="none"),
     ("export",): Command(
         "a checkpoint's inference function as StableHLO (jax.export) or ONNX (onnxruntime), "
@@ -61,7 +62,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         "--out runs/hg8_torch",
         ("config", "torch_weights", "out"), required=("torch_weights", "out")),
     ("score",): Command(
-        "score any codebase's MPII validation predictions with the official protocol",
+        "score any codebase's MPII or COCO-format predictions with the official protocol",
         "msposejax score --predictions preds.h5 --ground-truth detections_our_format.mat",
         ("predictions", "ground-truth", "json"), required=("predictions", "ground-truth"),
         config="none"),
