@@ -44,8 +44,17 @@ def builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
       raise ValueError(f"config.data.dataset={config.data.dataset!r}: expected lsp/original "
                        "(LSP) or lsp/extended (LSP-extended)")
     return Lsp(config=builder_config, data_dir=data_dir(config), file_format="array_record")
+  if name == "coco":
+    from msposejax.data import coco
+    try:
+      coco_config = coco.builder_config(builder_config)
+    except ValueError as e:
+      raise ValueError(f"config.data.dataset={config.data.dataset!r}: {e}") from None
+    return coco.CocoKeypoints(config=coco_config, data_dir=data_dir(config),
+                              file_format="array_record")
   raise ValueError(f"config.data.dataset={config.data.dataset!r}: unknown dataset (expected "
-                   "synthetic_people[/CONFIG], mpii_human_pose[/CONFIG] or lsp/{original,extended})")
+                   "synthetic_people[/CONFIG], mpii_human_pose[/CONFIG], lsp/{original,extended} "
+                   "or coco/{2017,crowdpose,ochuman,OPTIONS})")
 
 
 def prepare(config: ml_collections.ConfigDict) -> None:
@@ -79,6 +88,9 @@ def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: boo
   if split not in b.info.splits:
     raise ValueError(f"split {split!r} not in {config.data.dataset} "
                      f"(has {sorted(b.info.splits)})")
+  if not b.info.splits[split].num_examples:  # an empty or stale prepared folder
+    raise ValueError(f"split {split!r} of {config.data.dataset} in {b.data_dir} has 0 examples; "
+                     "delete that folder and prepare it again")
   return b.as_data_source(split=split)
 
 
