@@ -138,10 +138,12 @@ def test_oks_nms_keeps_the_best_of_overlapping_people_and_the_far_one():
 
 def test_oks_nms_threshold_boundary_keeps_an_oks_equal_to_it():
   a, b = person(100, 50, 2), person(104, 53, 2)
-  o = by_hand_oks(a, b, 1e4, 1e4)
+  # the exact value the NMS compares (equal to the formula: the test above)
+  o = coco.oks(a, b[None], 1e4, np.full(1, 1e4), COCO_SIGMAS)[0]
+  assert o == pytest.approx(by_hand_oks(a, b, 1e4, 1e4), rel=1e-9)
   args = (np.stack([a, b]), np.array([0.9, 0.8]), np.full(2, 1e4), COCO_SIGMAS)
-  assert coco.oks_nms(*args, threshold=o * (1 + 1e-12)).tolist() == [0, 1]
-  assert coco.oks_nms(*args, threshold=o * (1 - 1e-9)).tolist() == [0]
+  assert coco.oks_nms(*args, threshold=o).tolist() == [0, 1]
+  assert coco.oks_nms(*args, threshold=np.nextafter(o, 0)).tolist() == [0]
   # and the default 0.9 sits between a pair at OKS ≈ 0.85 and one at ≈ 0.95
   for shift, kept in ((4.0, 2), (1.5, 1)):
     c = a + shift
