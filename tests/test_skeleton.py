@@ -72,3 +72,56 @@ def test_dataset_chooses_the_skeleton_and_a_mismatch_is_one_error():
     skeleton.check_num_joints(config)
   with pytest.raises(ValueError, match="unknown skeleton"):
     skeleton.get("coco")
+
+
+# Every neighbour set S_i = {i} ∪ {joints sharing a limb with i}, written out by hand from the
+# body (not from `limbs`): a wrong limb in the code changes two of these sets.
+MPII_NEIGHBOURS = {
+    "r_ankle": {"r_knee"},
+    "r_knee": {"r_ankle", "r_hip"},
+    "r_hip": {"r_knee", "pelvis"},
+    "l_hip": {"pelvis", "l_knee"},
+    "l_knee": {"l_hip", "l_ankle"},
+    "l_ankle": {"l_knee"},
+    "pelvis": {"r_hip", "l_hip", "thorax"},
+    "thorax": {"pelvis", "upper_neck", "r_shoulder", "l_shoulder"},
+    "upper_neck": {"thorax", "head_top"},
+    "head_top": {"upper_neck"},
+    "r_wrist": {"r_elbow"},
+    "r_elbow": {"r_wrist", "r_shoulder"},
+    "r_shoulder": {"r_elbow", "thorax"},
+    "l_shoulder": {"thorax", "l_elbow"},
+    "l_elbow": {"l_shoulder", "l_wrist"},
+    "l_wrist": {"l_elbow"},
+}
+# LSP has no pelvis or thorax: the hips are linked to each other and to their shoulder, the
+# shoulders to the neck.
+LSP_NEIGHBOURS = {
+    "r_ankle": {"r_knee"},
+    "r_knee": {"r_ankle", "r_hip"},
+    "r_hip": {"r_knee", "l_hip", "r_shoulder"},
+    "l_hip": {"r_hip", "l_knee", "l_shoulder"},
+    "l_knee": {"l_hip", "l_ankle"},
+    "l_ankle": {"l_knee"},
+    "r_wrist": {"r_elbow"},
+    "r_elbow": {"r_wrist", "r_shoulder"},
+    "r_shoulder": {"r_hip", "r_elbow", "neck"},
+    "l_shoulder": {"l_hip", "l_elbow", "neck"},
+    "l_elbow": {"l_shoulder", "l_wrist"},
+    "l_wrist": {"l_elbow"},
+    "neck": {"r_shoulder", "l_shoulder", "head_top"},
+    "head_top": {"neck"},
+}
+
+
+@pytest.mark.parametrize("skel, by_hand", [(skeleton.MPII, MPII_NEIGHBOURS),
+                                           (skeleton.LSP, LSP_NEIGHBOURS)])
+def test_every_neighbour_set_is_the_one_written_by_hand(skel, by_hand):
+  assert set(by_hand) == set(skel.joint_names)
+  j = skel.joint_index
+  sets = skel.neighbour_sets()
+  matrix = skel.neighbour_matrix()
+  for name, others in by_hand.items():
+    expected = {j[name]} | {j[o] for o in others}
+    assert set(sets[j[name]]) == expected, name
+    assert {m for m, a in enumerate(matrix[j[name]]) if a} == expected, name
