@@ -50,7 +50,9 @@ def builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
       coco_config = coco.builder_config(builder_config)
     except ValueError as e:
       raise ValueError(f"config.data.dataset={config.data.dataset!r}: {e}") from None
-    return coco.CocoKeypoints(config=coco_config, data_dir=data_dir(config),
+    # A preset is named (TFDS refuses a config object named like a registered one).
+    return coco.CocoKeypoints(config=builder_config if builder_config in coco.PRESETS
+                              else coco_config, data_dir=data_dir(config),
                               file_format="array_record")
   raise ValueError(f"config.data.dataset={config.data.dataset!r}: unknown dataset (expected "
                    "synthetic_people[/CONFIG], mpii_human_pose[/CONFIG], lsp/{original,extended} "

@@ -249,3 +249,30 @@ def test_stored_pixels_sit_where_offset_and_zoom_say(box_side):
   centroid = np.array([(xs * weight).sum(), (ys * weight).sum()]) / weight.sum()
   np.testing.assert_allclose(centroid, (np.array([1206.0, 810.0]) - rec["offset"]) * rec["zoom"],
                              atol=0.1)
+
+
+def test_the_official_2017_layout_works_as_downloaded(tmp_path, built):
+  # COCO 2017 as its zips extract: annotations/person_keypoints_{train,val}2017.json and the
+  # photos in train2017/ and val2017/. Made of the sample: val = its held-out photos.
+  data = sample()
+  manual = tmp_path / "coco"
+  (manual / "annotations").mkdir(parents=True)
+  held = {im["id"] for im in data["images"] if im["id"] % 10 == 0}
+  for split, ids in (("train", {im["id"] for im in data["images"]} - held), ("val", held)):
+    part = {**data, "images": [im for im in data["images"] if im["id"] in ids],
+            "annotations": [a for a in data["annotations"] if a["image_id"] in ids]}
+    (manual / "annotations" / f"person_keypoints_{split}2017.json").write_text(json.dumps(part))
+    (manual / f"{split}2017").mkdir()
+    for im in part["images"]:
+      (manual / f"{split}2017" / im["file_name"]).symlink_to(
+          (SAMPLE / "images" / im["file_name"]).resolve())
+  config = sample_config(tmp_path / "tfds", "coco/2017", manual)
+  pipeline.prepare(config)
+  b = pipeline.builder(config)
+  assert skeleton.from_config(config) is skeleton.COCO
+  for split in ("train", "validation"):
+    assert b.info.metadata["split_counts"][split]["skipped"] == \
+        built.info.metadata["split_counts"][split]["skipped"]
+    assert b.info.splits[split].num_examples == built.info.splits[split].num_examples
+  assert coco.ground_truth_path(config).read_bytes() == (
+      manual / "annotations" / "person_keypoints_val2017.json").read_bytes()
