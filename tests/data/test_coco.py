@@ -169,13 +169,15 @@ def small_manual_dir(root, data):
   return manual, kept, (good, corrupt, missing)
 
 
-def test_corrupt_and_missing_photos_are_skipped_and_counted(tmp_path):
+def test_corrupt_and_missing_photos_are_skipped_and_counted(tmp_path, monkeypatch):
   data = sample()
   manual, kept, (good, corrupt, missing) = small_manual_dir(tmp_path, data)
-  config = sample_config(tmp_path / "tfds", "coco/train=person_keypoints_train2017", manual)
+  monkeypatch.chdir(tmp_path)  # a relative manual_dir: the stored photo folder is absolute
+  config = sample_config(tmp_path / "tfds", "coco/train=person_keypoints_train2017", "manual")
   pipeline.prepare(config)
   b = pipeline.builder(config)
   counts = b.info.metadata["split_counts"]["train"]
+  assert counts["images"] == str(manual / "images")
   assert counts["kept"] == b.info.splits["train"].num_examples == kept[good]
   assert counts["skipped"]["corrupt image"] == kept[corrupt]
   assert counts["skipped"]["missing image"] == sum(kept.values()) - kept[good] - kept[corrupt]
@@ -276,3 +278,40 @@ def test_the_official_2017_layout_works_as_downloaded(tmp_path, built):
     assert b.info.splits[split].num_examples == built.info.splits[split].num_examples
   assert coco.ground_truth_path(config).read_bytes() == (
       manual / "annotations" / "person_keypoints_val2017.json").read_bytes()
+
+
+def test_a_crowdpose_format_file_is_one_more_name(tmp_path):
+  # CrowdPose's files: 14 joints, no `area`. Made of two sample photos' people, their COCO
+  # shoulders…ankles as CrowdPose's first 12 joints, head top and neck unlabelled.
+  data = sample()
+  ids = sorted({a["image_id"] for a in data["annotations"]
+                if not a["iscrowd"] and any(a["keypoints"][2::3][5:])})[:2]
+  anns = []
+  for a in data["annotations"]:
+    if a["image_id"] in ids:
+      body = a["keypoints"][3 * 5:]
+      anns.append({k: v for k, v in a.items() if k != "area"} | {"keypoints": body + [0] * 6})
+  names = [f"l_{n}" if i % 2 == 0 else f"r_{n}" for i, n in enumerate(
+      ["shoulder"] * 2 + ["elbow"] * 2 + ["wrist"] * 2 + ["hip"] * 2 + ["knee"] * 2
+      + ["ankle"] * 2)] + ["head", "neck"]
+  crowd = {"images": [im for im in data["images"] if im["id"] in ids], "annotations": anns,
+           "categories": [{"id": 1, "name": "person", "keypoints": names}]}
+  manual = tmp_path / "crowdpose"
+  (manual / "images").mkdir(parents=True)
+  (manual / "mine.json").write_text(json.dumps(crowd))
+  for im in crowd["images"]:
+    shutil.copy(SAMPLE / "images" / im["file_name"], manual / "images")
+  config = sample_config(tmp_path / "tfds", "coco/train=mine,skeleton=crowdpose", manual)
+  assert skeleton.from_config(config) is skeleton.CROWDPOSE
+  pipeline.prepare(config)
+  recs = records(pipeline.builder(config), "train")
+  by_id = {a["id"]: a for a in anns}
+  assert len(recs) == sum(any(a["keypoints"][2::3]) and not a["iscrowd"] for a in anns)
+  for rec in recs:
+    a = by_id[int(rec["annotation_id"])]
+    kp = np.asarray(a["keypoints"], np.float64).reshape(14, 3)
+    assert rec["joints"].shape == (14, 2) and not rec["visible"][12:].any()
+    np.testing.assert_allclose((rec["joints"] / rec["zoom"] + rec["offset"])[rec["visible"]],
+                               kp[kp[:, 2] > 0, :2], atol=1e-3)
+    w, h = rec["bbox"][2:] / rec["zoom"]
+    assert rec["area"] == pytest.approx(0.53 * w * h, rel=1e-4)   # mmpose's rule without area
