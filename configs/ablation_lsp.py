@@ -10,7 +10,7 @@ from msposejax.config_files import load_sibling
 
 
 def get_config():
-  config = load_sibling(__file__, "lsp_cpu").use_lsp_data(
+  config = load_sibling(__file__).use_lsp_data(
       load_sibling(__file__, "ablation").get_config())
   config.data.manual_dir = "../shared/data/lspet"
   return config

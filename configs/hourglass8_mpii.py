@@ -11,6 +11,4 @@ from msposejax.config_files import load_sibling
 
 def get_config():
   config = load_sibling(__file__, "hourglass8").get_config()
-  mpii = load_sibling(__file__, "mss8_mpii")
-  mpii.use_mpii_data(config)
-  return config
+  return load_sibling(__file__).use_mpii_data(config)

@@ -13,20 +13,9 @@ Measured before the 2026-12-01 defaults (balanced λ_r, hashed data seed; docs/m
 from msposejax.config_files import load_sibling
 
 
-def use_lsp_data(config):
-  """LSP-extended settings shared by the LSP configs (and the ablation on real photos)."""
-  config.data.dataset = "lsp/extended"
-  config.model.num_joints = 14
-  # Real people in sports poses: the paper's rotation range, a wider scale range.
-  config.data.augment.rotation = 30.0
-  config.data.augment.rotation_prob = 0.5
-  config.data.augment.scale_min = 0.75
-  config.data.augment.scale_max = 1.25
-  return config
-
-
 def get_config():
-  config = use_lsp_data(load_sibling(__file__, "quickstart").get_config())
+  config = load_sibling(__file__, "quickstart").get_config()
+  config = load_sibling(__file__).use_lsp_data(config)
   config.model.features = 64
   config.model.stem_features = (32, 64)
   config.optimizer.learning_rate = 2e-3

@@ -16,8 +16,8 @@ from msposejax.config_files import load_sibling
 
 
 def get_config():
-  config = load_sibling(__file__).get_config()
-  load_sibling(__file__, "mss8_mpii").use_mpii_data(config)
+  default = load_sibling(__file__)
+  config = default.use_mpii_data(default.get_config())
   config.init_from = "runs/mss8_mpii"
   config.model.msr_residual = True
   config.total_steps = 100_000

@@ -10,19 +10,9 @@ Result: not yet trained by us (the paper reports 87.6 PCKh@0.5 for +MSS on MPII 
 from msposejax.config_files import load_sibling
 
 
-def use_mpii_data(config):
-  """MPII settings shared by every *_mpii config."""
-  config.data.dataset = "mpii_human_pose"
-  config.data.center_shift = 15.0        # MPII centres sit high on the body (docs/method.md §1)
-  config.total_steps = 150_000           # batch 16: ~108 epochs of 22,246 people
-  config.optimizer.decay_steps = (100_000, 130_000)
-  config.eval_every = 5000
-  return config
-
-
 def get_config():
-  config = load_sibling(__file__).get_config()
-  use_mpii_data(config)
+  default = load_sibling(__file__)
+  config = default.use_mpii_data(default.get_config())
   config.model.msr = False
   config.loss.intermediate = "mse"
   config.loss.final = "mse"

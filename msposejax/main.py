@@ -33,6 +33,13 @@ _IMAGES = flags.DEFINE_list("images", None, "Image files and/or folders of image
 _BOXES = flags.DEFINE_string("boxes", None, "JSON {image name: [[x1,y1,x2,y2], ...] or "
                              "[{\"center\": [x, y], \"scale\": s}, ...]}; without it each "
                              "whole image is one person.")
+_DETECTIONS = flags.DEFINE_string("detections", None, "A person detector's boxes in COCO's "
+                                  "results format ([{\"image_id\", \"bbox\": [x, y, w, h], "
+                                  "\"score\"}, ...], HRNet's detections files), matched to "
+                                  "the photos by COCO image id (000000000790.jpg is 790) or "
+                                  "\"file_name\".")
+_MIN_BOX_SCORE = flags.DEFINE_float("min_box_score", 0.0, "Detections scoring below it are "
+                                    "dropped.")
 _VIDEO = flags.DEFINE_string("video", None, "A video file (.mp4, .avi, ...) or a folder of "
                              "frames: one person followed from frame to frame, keypoints "
                              "smoothed (config.video of the checkpoint).")
@@ -60,7 +67,8 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "and --process_id (e.g. several local CPU processes).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-process: process count.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-process: this process's id.")
-_FLAGS = (_CONFIG, _WORKDIR, _CHECKPOINT, _STEP, _TORCH_WEIGHTS, _IMAGES, _BOXES, _VIDEO, _BOX,
+_FLAGS = (_CONFIG, _WORKDIR, _CHECKPOINT, _STEP, _TORCH_WEIGHTS, _IMAGES, _BOXES, _DETECTIONS,
+          _MIN_BOX_SCORE, _VIDEO, _BOX,
           _FORMAT, _SUBMISSION, _PREDICTIONS, _GROUND_TRUTH, _JSON, _SPLIT, _NUM, _OUT,
           _DISTRIBUTED, _COORDINATOR, _NUM_PROCESSES, _PROCESS_ID)
 
@@ -160,10 +168,16 @@ def _inference(command: tuple[str, ...]) -> None:
     return
   from msposejax.inference.predict_files import predict_files
   result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value,
-                         submission=_SUBMISSION.value)
+                         submission=_SUBMISSION.value, detections_path=_DETECTIONS.value,
+                         min_box_score=_MIN_BOX_SCORE.value)
   print(f"{sum(len(v) for v in result['images'].values())} people in {len(result['images'])} "
         f"images -> {_OUT.value}; skipped {len(result['skipped'])} unreadable images and "
         f"{len(result['skipped_boxes'])} bad boxes")
+  if result["whole_image"]:
+    print(f"{len(result['whole_image'])} images had no boxes: each whole image was taken as "
+          f"one person (give --boxes or --detections for the people in them)")
+  if "dropped_detections" in result:
+    print(f"detections dropped: {result['dropped_detections']}")
 
 
 def _import_torch(config) -> None:

@@ -44,10 +44,52 @@ def load_boxes(path: str | None) -> dict[str, list[Any]]:
   return boxes
 
 
+def image_id_of(path: pathlib.Path) -> int | None:
+  """COCO's image id of a photo named as COCO names them (000000000790.jpg → 790)."""
+  return int(path.stem) if path.stem.isdigit() else None
+
+
+def detection_boxes(path: str, images: Sequence[pathlib.Path], min_score: float
+                    ) -> tuple[dict[str, list[Any]], dict[str, list[float]], dict[str, int]]:
+  """People per photo from a detections file in HRNet's / COCO's results format (a list of
+  {"image_id", "category_id", "bbox": [x, y, w, h], "score"}, optionally with "file_name"),
+  matched to the photos by file name, else by COCO's image id in the file name.
+
+  Returns:
+    (boxes {image name: [[x1, y1, x2, y2], ...]}, their scores {image name: [...]}, counts
+    of dropped boxes (`topdown.read_detections`), plus "unmatched": boxes of no given photo).
+  """
+  from msposejax.inference import topdown
+  entries = topdown.read_json(path, "detections file")
+  boxes, dropped = topdown.read_detections(path, None, min_score)
+  names_by_id = {image_id_of(p): p.name for p in images if image_id_of(p) is not None}
+  # A "file_name" in the entries (not COCO's, but common) names the photo directly.
+  by_file = {int(e["image_id"]): str(e["file_name"]) for e in entries
+             if isinstance(e, dict) and "file_name" in e and "image_id" in e}
+  out: dict[str, list[Any]] = {}
+  scores: dict[str, list[float]] = {}
+  unmatched = 0
+  for box in boxes:
+    name = by_file.get(box.image_id, names_by_id.get(box.image_id))
+    if name is None:
+      unmatched += 1
+      continue
+    out.setdefault(name, []).append(list(box.corners()))
+    scores.setdefault(name, []).append(box.score)
+  return out, scores, {**dropped, "unmatched": unmatched}
+
+
 def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
                   boxes_path: str | None = None, score_threshold: float = 0.3,
-                  submission: str | None = None) -> dict[str, Any]:
+                  submission: str | None = None, detections_path: str | None = None,
+                  min_box_score: float = 0.0) -> dict[str, Any]:
   """Writes OUT/predictions.json and OUT/<image stem>.png; returns the JSON content.
+
+  People come from `boxes_path` (boxes.json), or from `detections_path` (a person detector's
+  boxes in COCO's results format, `detection_boxes`), else each whole photo is one person
+  (said in the JSON's "whole_image"). For a COCO-format skeleton (COCO, CrowdPose), also
+  OUT/coco_results.json: COCO's keypoint results format, rescored and OKS-NMS'd as the
+  evaluation does (`inference/topdown.py`), for photos named by their COCO image id.
 
   With `submission`, also the MPII submission .mat of every person (images in the order
   listed, people in the order of their boxes): `pos_pred_src` (16, 2, N), 1-based.
@@ -56,39 +98,68 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
   so is a bad box (in "skipped_boxes", with its image and the reason), and the other people
   of its image are still predicted.
   """
+  if boxes_path and detections_path:
+    raise ValueError("give person boxes either as --boxes or as --detections, not both")
   out_dir = pathlib.Path(out)
   out_dir.mkdir(parents=True, exist_ok=True)
-  boxes = load_boxes(boxes_path)
+  paths = list_images(inputs)
+  box_scores: dict[str, list[float]] = {}
   result: dict[str, Any] = {"skeleton": predictor.skeleton.name,
                             "joint_names": list(predictor.joint_names()), "images": {},
-                            "skipped": {}, "skipped_boxes": []}
-  for path in list_images(inputs):
+                            "skipped": {}, "skipped_boxes": [], "whole_image": []}
+  if detections_path:
+    boxes, box_scores, result["dropped_detections"] = detection_boxes(detections_path, paths,
+                                                                      min_box_score)
+    # A photo the detector found nobody in has nobody: not the whole photo as a person.
+    default_people: list[Any] = []
+  else:
+    boxes = load_boxes(boxes_path)
+    default_people = [None]
+  h, w = predictor.input_hw
+  coco_people: dict[str, list] = {k: [] for k in ("image_id", "keypoints", "scores",
+                                                  "box_score", "area")}
+  for path in paths:
     try:
       image = decode_image(path.read_bytes())
     except (OSError, ValueError) as e:
       result["skipped"][str(path)] = str(e)
       _log.warning("skipping %s: %s", path, e)
       continue
-    person_boxes = []
-    for box in boxes.get(path.name, [None]):
+    person_boxes, person_scores, areas = [], [], []
+    names = boxes.get(path.name, default_people)
+    for box, box_score in zip(names, box_scores.get(path.name, [1.0] * len(names))):
       try:
-        person_box(image.shape, box, scale_factor=predictor.config.data.scale_factor,
-                   center_shift=predictor.config.data.center_shift)
+        _, side = person_box(image.shape, box, scale_factor=predictor.config.data.scale_factor,
+                             center_shift=predictor.config.data.center_shift, aspect_wh=w / h)
         person_boxes.append(box)
+        person_scores.append(box_score)
+        areas.append(side * side * w / h)
       except ValueError as e:
         result["skipped_boxes"].append({"image": path.name, "box": box, "reason": str(e)})
         _log.warning("skipping a box of %s: %s", path, e)
     people = predictor.predict([image] * len(person_boxes), person_boxes)
     overlay = image
     entries = []
-    for box, person in zip(person_boxes, people):
+    for box, person, box_score, area in zip(person_boxes, people, person_scores, areas):
       overlay = draw_skeleton(overlay, person["keypoints"], person["scores"], score_threshold,
                               skel=predictor.skeleton)
-      entries.append({"box": box, "keypoints": person["keypoints"].round(2).tolist(),
-                      "scores": person["scores"].round(4).tolist()})
+      entry = {"box": box, "keypoints": person["keypoints"].round(2).tolist(),
+               "scores": person["scores"].round(4).tolist()}
+      if detections_path:
+        entry["box_score"] = round(float(box_score), 4)
+      entries.append(entry)
+      if image_id_of(path) is not None:
+        for key, value in (("image_id", image_id_of(path)), ("keypoints", person["keypoints"]),
+                           ("scores", person["scores"]), ("box_score", box_score),
+                           ("area", area)):
+          coco_people[key].append(value)
+    if person_boxes == [None]:
+      result["whole_image"].append(path.name)
     result["images"][path.name] = entries
     Image.fromarray(overlay).save(out_dir / f"{path.stem}.png")
   (out_dir / "predictions.json").write_text(json.dumps(result, indent=1))
+  if predictor.skeleton.sigmas is not None:
+    _write_coco_results(coco_people, predictor, out_dir / "coco_results.json")
   if submission:
     from msposejax.evaluation.mpii_files import write_submission_mat
     if predictor.skeleton.name != "mpii":
@@ -101,3 +172,20 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
     people = [p["keypoints"] for entries in result["images"].values() for p in entries]
     write_submission_mat(submission, np.asarray(people, np.float64).reshape(-1, 16, 2))
   return result
+
+
+def _write_coco_results(people: dict[str, list], predictor: Predictor, path: pathlib.Path
+                        ) -> None:
+  """COCO's results format of the people of photos with a COCO image id (evaluation's
+  rescoring and OKS-NMS, with the checkpoint's `topdown` settings)."""
+  from msposejax.inference import topdown
+  k = predictor.skeleton.num_joints
+  arrays = {key: np.asarray(v, np.float64) for key, v in people.items()}
+  arrays["image_id"] = arrays["image_id"].astype(np.int64)
+  arrays["keypoints"] = arrays["keypoints"].reshape(-1, k, 2)
+  arrays["scores"] = arrays["scores"].reshape(-1, k)
+  settings = predictor.config.get("topdown")
+  rows = topdown.results_rows(arrays, predictor.skeleton,
+                              *((settings.keypoint_threshold, settings.oks_nms) if settings
+                                else ()))
+  path.write_text(json.dumps(rows))
