@@ -192,3 +192,33 @@ def test_close_frees_a_batch_left_in_a_reference_cycle_in_order(monkeypatch):
   with pytest.raises(FileNotFoundError):
     shared_memory.SharedMemory(name)  # unlinked
   assert shm_array._del_thread_pool is pool
+
+
+def first_batch(loader):
+  iterator = iter(loader)
+  try:
+    return next(iterator)
+  finally:
+    pipeline.close(iterator)
+
+
+def test_keypoint_masking_changes_training_images_only_and_keeps_their_labels(cfg):
+  """docs/method.md §4 through the real loaders: with data.mask.prob = 1 every training
+  example gets its patches, its targets and weights stay those of the unmasked example (the
+  same augmentation), and evaluation is never masked."""
+  masked_cfg = cfg.copy_and_resolve_references()
+  with masked_cfg.unlocked():
+    masked_cfg.data.mask.prob = 1.0
+    masked_cfg.data.mask.max_keypoints = 2
+    masked_cfg.data.mask.size = 0.15
+  plain, masked = (first_batch(pipeline.train_loader(c)) for c in (cfg, masked_cfg))
+  np.testing.assert_array_equal(masked["weights"], plain["weights"])
+  for r in plain["targets"]:
+    np.testing.assert_array_equal(masked["targets"][r], plain["targets"][r])
+  changed = (masked["image"] != plain["image"]).any(axis=-1)   # (B, n, n)
+  n = cfg.input_size
+  assert changed.reshape(len(changed), -1).any(axis=1).sum() >= len(changed) - 1
+  # At most two patches of side round(0.15 n) per example, nothing else touched.
+  assert changed.reshape(len(changed), -1).sum(axis=1).max() <= 2 * round(0.15 * n) ** 2
+  plain_eval, masked_eval = (first_batch(pipeline.eval_loader(c)) for c in (cfg, masked_cfg))
+  np.testing.assert_array_equal(masked_eval["image"], plain_eval["image"])

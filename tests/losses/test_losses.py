@@ -7,6 +7,7 @@ import pytest
 
 from msposejax import skeleton
 from msposejax.losses import heatmap_mse, make_loss_fn, structure_aware_loss
+from tests.test_skeleton import MPII_NEIGHBOURS
 
 
 def random_case(seed, b=3, h=8, w=6, k=16):
@@ -29,7 +30,9 @@ def numpy_mse(pred, target, weight):
 def numpy_structure(pred, target, weight, alpha):
   """docs/method.md §3 literally: per sample (1/K) Σ_i ‖P_i−G_i‖ + α‖P_{S_i}−G_{S_i}‖."""
   b, _, _, k = pred.shape
-  sets = skeleton.MPII.neighbour_sets()
+  # The neighbour sets written out by hand (tests/test_skeleton.py), not the code's.
+  j = skeleton.MPII.joint_index
+  sets = [[j[name]] + [j[o] for o in MPII_NEIGHBOURS[name]] for name in skeleton.MPII.joint_names]
   losses = []
   for n in range(b):
     res = [(pred[n, :, :, j] - target[n, :, :, j]) * weight[n, j] for j in range(k)]
@@ -155,3 +158,24 @@ def test_balanced_scale_weights_give_every_scale_the_same_say(kind):
   if kind == "mse":
     raw_shares = np.array([z[r] * raw[r] for r in (64, 32, 16, 8)])
     assert raw_shares[-1] / raw_shares.sum() > 0.6
+
+
+@pytest.mark.parametrize("alpha", [0.0, 2.0])
+def test_total_loss_uses_the_configs_alpha_for_both_structure_terms(tiny_config, alpha):
+  cfg = tiny_config
+  rng = np.random.default_rng(8)
+  outputs = {"stacks": ({16: rng.normal(size=(2, 16, 16, 16)).astype(np.float32),
+                         8: rng.normal(size=(2, 8, 8, 16)).astype(np.float32)},),
+             "final": rng.normal(size=(2, 16, 16, 16)).astype(np.float32)}
+  targets = {r: rng.uniform(size=(2, r, r, 16)).astype(np.float32) for r in (16, 8)}
+  weights = (rng.uniform(size=(2, 16)) > 0.2).astype(np.float32)
+  with cfg.unlocked():
+    cfg.loss.scale_weights = (1.0, 1.0)
+    cfg.loss.balance_scales = False
+    cfg.loss.intermediate = cfg.loss.final = "structure"
+    cfg.loss.structure_alpha = alpha
+    cfg.loss.msr_weight = 1.0
+  total, _ = make_loss_fn(cfg)(outputs, targets, weights)
+  expected = sum(numpy_structure(outputs["stacks"][0][r], targets[r], weights, alpha)
+                 for r in (16, 8)) + numpy_structure(outputs["final"], targets[16], weights, alpha)
+  np.testing.assert_allclose(total, expected, rtol=1e-5)
