@@ -9,8 +9,8 @@ category that names its "keypoints"): COCO's own, or any set in its format. The 
 `sigmas` (its `kpt_oks_sigmas`) and K come from `msposejax.skeleton`, found by K when not
 given. CrowdPose differs from COCO in more than its 14 joints and sigmas, and where the
 ground truth is CrowdPose's (every image has a "crowdIndex") its own protocol is run
-(faster-coco-eval's "keypoints_crowd", as xtcocotools and mmpose): no medium/large split but AP
-on easy / medium / hard images by crowd index (< 0.1, < 0.8, the rest), and, with no "area"
+(faster-coco-eval's "keypoints_crowd", as crowdpose-api and mmpose): no medium/large split, AP
+on easy / medium / hard images by crowd index (< 0.2, < 0.8, the rest), and, with no "area"
 in its annotations, the OKS scale 0.53 × the box's w × h.
 
 Shape legend: K joints; a results row's "keypoints" holds K × (x, y, score).
