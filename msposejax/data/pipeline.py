@@ -90,9 +90,6 @@ def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: boo
   if split not in b.info.splits:
     raise ValueError(f"split {split!r} not in {config.data.dataset} "
                      f"(has {sorted(b.info.splits)})")
-  if not b.info.splits[split].num_examples:  # an empty or stale prepared folder
-    raise ValueError(f"split {split!r} of {config.data.dataset} in {b.data_dir} has 0 examples; "
-                     "delete that folder and prepare it again")
   return b.as_data_source(split=split)
 
 
