@@ -21,6 +21,7 @@ from msposejax.codecs.multiscale import MultiScaleCodec
 from msposejax.data import augment, geometry, keypoint_masking, worker_guard
 from msposejax.data.features import decode_pil
 from msposejax.evaluation.pckh import head_size_from_box, torso_size
+from msposejax.input_size import input_hw
 
 _log = logging.getLogger(__name__)
 
@@ -30,15 +31,17 @@ class ExampleSpec:
   """What the per-example transforms read of a config (picklable: grain's workers get a copy).
 
   Attributes:
-    input_size: n of the (n, n, 3) crop.
-    scale_factor: crop side = 200·scale·scale_factor (`data.scale_factor`).
-    center_shift: px per unit scale that the crop centre moves down (`data.center_shift`).
+    input_size: `config.input_size`: n of an (n, n, 3) crop, or (H, W) of an (H, W, 3) one.
+    scale_factor: crop height = 200·scale·scale_factor (`data.scale_factor`); for a record
+      with a `bbox`, the padding around the box (`geometry.box_center_scale`).
+    center_shift: px per unit scale that the crop centre moves down (`data.center_shift`);
+      not applied to a `bbox` (a box's centre is the body's).
     skeleton: the dataset's skeleton (flip pairs, metric).
     codec: keypoints → multi-scale targets and weights.
     augment: `data.augment` (`augment.sample_augmentation`).
     mask: `data.mask` (`keypoint_masking.mask_keypoints`).
   """
-  input_size: int
+  input_size: int | tuple[int, int]
   scale_factor: float
   center_shift: float
   skeleton: skeleton.Skeleton
@@ -49,7 +52,8 @@ class ExampleSpec:
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> "ExampleSpec":
     data = config.data
-    return cls(input_size=int(config.input_size), scale_factor=float(data.scale_factor),
+    h, w = input_hw(config)
+    return cls(input_size=h if h == w else (h, w), scale_factor=float(data.scale_factor),
                center_shift=float(data.center_shift), skeleton=skeleton.from_config(config),
                codec=MultiScaleCodec.from_config(config),
                augment=data.augment.copy_and_resolve_references(),
@@ -57,17 +61,26 @@ class ExampleSpec:
 
 
 def crop_person(record: dict, aug: augment.Augmentation, spec: ExampleSpec):
-  """Crops (and augments) the person of `record` into the n×n input.
+  """Crops (and augments) the person of `record` into the H×W input.
 
-  Returns (image (n,n,3) uint8, joints (K,2) in crop px, visible (K,) bool, M 3×3 stored→crop).
+  The person is the record's `bbox` (x, y, w, h in stored px) where it has one, given the
+  input's aspect and `scale_factor` padding (`geometry.box_center_scale`, top-down COCO), else
+  its `center` and `scale` (`geometry.person_crop`, MPII and LSP).
+
+  Returns (image (H,W,3) uint8, joints (K,2) in crop px, visible (K,) bool, M 3×3 stored→crop).
   """
   n = spec.input_size
-  center, side = geometry.person_crop(record["center"], record["scale"], spec.scale_factor,
-                                      spec.center_shift)
+  if "bbox" in record:
+    height, width = input_hw(n)
+    center, scale = geometry.box_center_scale(record["bbox"], width / height, spec.scale_factor)
+    side = geometry.PIXEL_STD * scale[1]
+  else:
+    center, side = geometry.person_crop(record["center"], record["scale"], spec.scale_factor,
+                                        spec.center_shift)
   side *= aug.scale
   m = geometry.crop_matrix(center, side, n, aug.rotation, aug.flip)
-  # Crop px per stored px is n/side: decode a JPEG at ½, ¼, … of its size when that suffices.
-  image, (w0, h0) = decode_pil(record["image"], reduce_to=n / side)
+  # Crop px per stored px is H/side: decode a JPEG at ½, ¼, … of its size when that suffices.
+  image, (w0, h0) = decode_pil(record["image"], reduce_to=input_hw(n)[0] / side)
   draft = geometry.scale_matrix(image.width / w0, image.height / h0)
   crop = augment.colour_jitter(geometry.warp_image(image, m @ np.linalg.inv(draft), n),
                               aug.gains)
@@ -84,7 +97,7 @@ def train_example(record: dict, rng: np.random.Generator, spec: ExampleSpec,
                   debug: bool = False) -> dict:
   """One augmented, optionally keypoint-masked training example with its targets.
 
-  Returns {"image": (n,n,3) uint8, "targets": {r: (r,r,K) f32}, "weights": (K,) f32,
+  Returns {"image": (H,W,3) uint8, "targets": {r: (r,r·W/H,K) f32}, "weights": (K,) f32,
   "valid": bool}; with debug, also "joints" (K,2) crop px and "mask_ops".
   """
   aug = augment.sample_augmentation(rng, spec.augment)
