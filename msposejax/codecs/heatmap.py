@@ -12,15 +12,28 @@ from typing import Sequence
 
 import numpy as np
 
+from msposejax.input_size import input_hw
 
-def input_to_heatmap(xy, input_size: float, heatmap_size: float):
-  """Maps (..., 2) coordinates from an input of size n_in to a map of size r (NumPy or jnp)."""
-  return (xy + 0.5) * (heatmap_size / input_size) - 0.5
+Size = int | float | tuple[int, int]
 
 
-def heatmap_to_input(xy, heatmap_size: float, input_size: float):
+def _ratio(to_size: Size, from_size: Size):
+  """to/from per axis: a float for two sides n, else (2,) in (x, y) order for (H, W) sizes."""
+  if not isinstance(to_size, (tuple, list)) and not isinstance(from_size, (tuple, list)):
+    return to_size / from_size
+  (to_h, to_w), (from_h, from_w) = input_hw(to_size), input_hw(from_size)
+  return np.array([to_w / from_w, to_h / from_h], np.float64)
+
+
+def input_to_heatmap(xy, input_size: Size, heatmap_size: Size):
+  """Maps (..., 2) coordinates (x, y) from an input to a map (NumPy or jnp); each size is a
+  side n or (H, W), and each axis is scaled by its own ratio."""
+  return (xy + 0.5) * _ratio(heatmap_size, input_size) - 0.5
+
+
+def heatmap_to_input(xy, heatmap_size: Size, input_size: Size):
   """Inverse of `input_to_heatmap`."""
-  return (xy + 0.5) * (input_size / heatmap_size) - 0.5
+  return (xy + 0.5) * _ratio(input_size, heatmap_size) - 0.5
 
 
 def _check_keypoints(xy: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,21 +79,23 @@ def render_heatmaps(xy: np.ndarray, visible: np.ndarray, size: int | tuple[int, 
   return maps.astype(np.float32), inside.astype(np.float32)
 
 
-def render_multiscale(xy: np.ndarray, visible: np.ndarray, input_size: int,
-                      resolutions: Sequence[int], sigmas: Sequence[float]
+def render_multiscale(xy: np.ndarray, visible: np.ndarray, input_size: int | tuple[int, int],
+                      resolutions: Sequence[int | tuple[int, int]], sigmas: Sequence[float]
                       ) -> tuple[dict[int, np.ndarray], np.ndarray]:
   """Targets at every MSS resolution from keypoints in input-crop coordinates.
 
   Args:
     xy: (K, 2) keypoints in the input crop's pixel coordinates.
     visible: (K,) labelled flags.
-    input_size: side of the (square) input crop.
-    resolutions: map sides, e.g. (64, 32, 16, 8).
+    input_size: the input crop, n (n×n) or (H, W).
+    resolutions: map sizes, each a side r (r×r) or (h, w), e.g. (64, 32, 16, 8) or
+      ((64, 48), (32, 24), (16, 12), (8, 6)).
     sigmas: Gaussian σ per resolution, in that resolution's pixels.
 
   Returns:
-    ({r: (r, r, K) float32}, weight (K,)): weight is 1 for a labelled joint inside the
-    input crop; the same joint is then inside every map, so one weight serves all scales.
+    ({h: (h, w, K) float32}, weight (K,)), keyed by each map's height h (as the model's
+    outputs are): weight is 1 for a labelled joint inside the input crop; the same joint is
+    then inside every map, so one weight serves all scales.
   """
   if len(resolutions) != len(sigmas):
     raise ValueError(f"{len(resolutions)} resolutions but {len(sigmas)} sigmas")
@@ -89,6 +104,6 @@ def render_multiscale(xy: np.ndarray, visible: np.ndarray, input_size: int,
   weight = None
   for res, sigma in zip(resolutions, sigmas):
     maps, w = render_heatmaps(input_to_heatmap(xy, input_size, res), visible, res, sigma)
-    targets[int(res)] = maps
+    targets[maps.shape[0]] = maps
     weight = w if weight is None else weight * w
   return targets, weight

@@ -17,6 +17,7 @@ import numpy as np
 
 from msposejax.codecs.decode import decode_heatmaps
 from msposejax.codecs.heatmap import heatmap_to_input, render_multiscale
+from msposejax.input_size import input_hw
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,14 +25,15 @@ class MultiScaleCodec:
   """Keypoints ⇄ multi-scale heatmaps for one model and input size.
 
   Attributes:
-    input_size: n of the (n, n, 3) input crop.
-    resolutions: side of every supervised heatmap, full resolution (n/4) first; one entry
-      without MSS, `model.depth` entries with it (halving each time).
+    input_size: n of an (n, n, 3) input crop, or (H, W) of an (H, W, 3) one.
+    resolutions: the height r of every supervised heatmap (its width is r·W/H), full
+      resolution (H/4) first; one entry without MSS, `model.depth` entries with it (halving
+      each time). Targets and the model's outputs are keyed by it.
     sigmas: the Gaussian σ (heatmap px) of each resolution (`targets.sigma_per_scale`).
     num_joints: K.
     decode_method: `decode.method` ("argmax", "parabola", ...).
   """
-  input_size: int
+  input_size: int | tuple[int, int]
   resolutions: tuple[int, ...]
   sigmas: tuple[float, ...]
   num_joints: int
@@ -39,9 +41,10 @@ class MultiScaleCodec:
 
   @classmethod
   def from_config(cls, config: Any) -> "MultiScaleCodec":
-    full = config.input_size // 4
+    h, w = input_hw(config)
+    full = h // 4
     levels = config.model.depth if config.model.mss else 1
-    return cls(input_size=int(config.input_size),
+    return cls(input_size=h if h == w else (h, w),
                resolutions=tuple(full // 2**level for level in range(levels)),
                sigmas=tuple(float(config.targets.sigma_per_scale[level])
                             for level in range(levels)),
@@ -52,27 +55,44 @@ class MultiScaleCodec:
   def full_resolution(self) -> int:
     return self.resolutions[0]
 
+  @property
+  def input_hw(self) -> tuple[int, int]:
+    """(H, W) of the input crop."""
+    return input_hw(self.input_size)
+
+  @property
+  def map_sizes(self) -> tuple[int | tuple[int, int], ...]:
+    """Each resolution's map: its side r when the input is square, else (r, r·W/H)."""
+    h, w = self.input_hw
+    if h == w:
+      return self.resolutions
+    return tuple((r, r * w // h) for r in self.resolutions)
+
   def encode(self, xy: np.ndarray, visible: np.ndarray
              ) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """Keypoints (K, 2) in crop px and visible (K,) → ({r: (r, r, K) f32}, weights (K,) f32).
+    """Keypoints (K, 2) in crop px and visible (K,) → ({r: (r, r·W/H, K) f32}, weights (K,)
+    f32), keyed by each map's height r.
 
     A joint's weight is 1 when it is labelled and inside the crop, else 0.
     """
-    return render_multiscale(xy, visible, self.input_size, list(self.resolutions),
+    return render_multiscale(xy, visible, self.input_size, list(self.map_sizes),
                              list(self.sigmas))
 
   def decode(self, heatmaps: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Final heatmaps (B, H, W, K) → (keypoints (B, K, 2) in input-crop px, scores (B, K))."""
     coords, scores = decode_heatmaps(heatmaps, self.decode_method)
-    return heatmap_to_input(coords, heatmaps.shape[1], self.input_size), scores
+    if isinstance(self.input_size, int):
+      return heatmap_to_input(coords, heatmaps.shape[1], self.input_size), scores
+    xy = heatmap_to_input(coords, tuple(heatmaps.shape[1:3]), self.input_size)
+    return xy.astype(coords.dtype), scores
 
   def batch_layout(self, batch_size: int | None) -> dict[str, Any]:
     """The training batch: {"image", "targets": {r: ...}, "weights", "valid"} as
     (shape, dtype) pairs, B = `batch_size` (a per-example layout with `batch_size=None`)."""
     b = () if batch_size is None else (batch_size,)
-    n, k = self.input_size, self.num_joints
-    return {"image": (b + (n, n, 3), np.uint8),
-            "targets": {r: (b + (r, r, k), np.float32) for r in self.resolutions},
+    (h, w), k = self.input_hw, self.num_joints
+    return {"image": (b + (h, w, 3), np.uint8),
+            "targets": {r: (b + (r, r * w // h, k), np.float32) for r in self.resolutions},
             "weights": (b + (k,), np.float32), "valid": (b, np.bool_)}
 
   def empty_example(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from msposejax import skeleton
 from msposejax.codecs.multiscale import MultiScaleCodec
+from msposejax.input_size import input_hw
 from msposejax.losses.heatmap_mse import heatmap_mse
 from msposejax.losses.structure_aware import structure_aware_loss
 
@@ -38,9 +39,9 @@ def zero_prediction_losses(config: ml_collections.ConfigDict) -> dict[int, float
   neighbours = np.asarray(skeleton.from_config(config).neighbour_matrix(), np.float32)
   term = _term_fn(config.loss.intermediate, "intermediate", config.loss.structure_alpha,
                   neighbours)
-  k, n = config.model.num_joints, config.input_size
-  targets, _ = MultiScaleCodec.from_config(config).encode(np.full((k, 2), (n - 1) / 2),
-                                                          np.ones(k, bool))
+  k, (h, w) = config.model.num_joints, input_hw(config)
+  centre = np.tile(np.array([(w - 1) / 2, (h - 1) / 2]), (k, 1))
+  targets, _ = MultiScaleCodec.from_config(config).encode(centre, np.ones(k, bool))
   ones = jnp.ones((1, k), jnp.float32)
   return {r: float(term(jnp.zeros((1, *g.shape), jnp.float32), jnp.asarray(g)[None], ones))
           for r, g in targets.items()}
@@ -93,8 +94,10 @@ def make_loss_fn(config: ml_collections.ConfigDict) -> LossFn:
   λ_r from `scale_weights` (config.loss.scale_weights, balanced by default).
 
   Args of the returned function:
-    outputs: PoseNet's output, {"stacks": ({r: (B, r, r, K)}, ...), "final": (B, H, W, K)}.
-    targets: {r: (B, r, r, K)} ground truth at (at least) every resolution the model predicts.
+    outputs: PoseNet's output, {"stacks": ({r: (B, r, r·W/H, K)}, ...), "final": (B, H/4,
+      W/4, K)}, keyed by each map's height r.
+    targets: {r: (B, r, r·W/H, K)} ground truth at (at least) every resolution the model
+      predicts.
     weights: (B, K) joint weights.
 
   Returns of the returned function:
