@@ -28,8 +28,10 @@ def resize_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
   return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def upsample_heatmaps(heatmaps: dict[int, jax.Array], size: int, method: str) -> jax.Array:
-  """Resize every (B, r, r, K) map to (B, size, size, K) and concatenate: (B, size, size, nK).
+def upsample_heatmaps(heatmaps: dict[int, jax.Array], size: int | tuple[int, int], method: str
+                      ) -> jax.Array:
+  """Resize every (B, h, w, K) map to (B, H, W, K) and concatenate: (B, H, W, nK); `size` is
+  H = W or (H, W). Each axis is resized on its own (256×192 inputs: 8×6 → 64×48).
 
   Resizing uses half-pixel centres, the same convention as `codecs.heatmap`, so a peak at
   resolution r lands where the keypoint is at resolution `size`. It is two contractions
@@ -39,14 +41,16 @@ def upsample_heatmaps(heatmaps: dict[int, jax.Array], size: int, method: str) ->
   """
   if method not in UPSAMPLE_METHODS:
     raise ValueError(f"msr upsample method {method!r} is not one of {UPSAMPLE_METHODS}")
+  out_h, out_w = (size, size) if isinstance(size, int) else size
   highest = jax.lax.Precision.HIGHEST
   resized = []
   for res in sorted(heatmaps):
     h = heatmaps[res]
-    if res != size:
-      w = jnp.asarray(resize_matrix(res, size, method), h.dtype)
-      h = jnp.einsum("bhwk,Hh->bHwk", h, w, precision=highest)
-      h = jnp.einsum("bhwk,Ww->bhWk", h, w, precision=highest)
+    if h.shape[1:3] != (out_h, out_w):
+      rows = jnp.asarray(resize_matrix(h.shape[1], out_h, method), h.dtype)
+      cols = jnp.asarray(resize_matrix(h.shape[2], out_w, method), h.dtype)
+      h = jnp.einsum("bhwk,Hh->bHwk", h, rows, precision=highest)
+      h = jnp.einsum("bhwk,Ww->bhWk", h, cols, precision=highest)
     resized.append(h)
   return jnp.concatenate(resized, axis=-1)
 
@@ -62,8 +66,8 @@ class MSRNet(nn.Module):
     upsample: "bilinear" or "nearest" resizing of coarse heatmaps to full resolution.
     dtype: computation dtype.
 
-  `__call__(heatmaps, features, train)`: heatmaps {r: (B, r, r, K)}, features (B, H, W, C);
-  returns the final heatmaps (B, H, W, K) in float32.
+  `__call__(heatmaps, features, train)`: heatmaps {r: (B, r, r·W/H, K)}, features (B, H, W,
+  C); returns the final heatmaps (B, H, W, K) in float32.
   """
   depth: int
   features: int
@@ -74,7 +78,7 @@ class MSRNet(nn.Module):
   @nn.compact
   def __call__(self, heatmaps: dict[int, jax.Array], features: jax.Array,
                train: bool = False) -> jax.Array:
-    size = features.shape[1]
+    size = tuple(features.shape[1:3])
     fused = upsample_heatmaps(heatmaps, size, self.upsample).astype(self.dtype)
     x = jnp.concatenate([fused, features.astype(self.dtype)], axis=-1)
     x = Conv(self.features, 1, relu=False, dtype=self.dtype, name="fuse")(x)

@@ -23,8 +23,8 @@ class HourglassStack(nn.Module):
 
   Returns from `__call__(x, train)` with x (B, H, W, C):
     next_x: (B, H, W, C) input of the next stack (x itself for the last stack).
-    heatmaps: {resolution: (B, r, r, K)}; resolution H (Newell's head) always, and
-      H/2, …, H/2^(depth−1) when `mss`.
+    heatmaps: {resolution r: (B, r, r·W/H, K)}, keyed by the map's height; resolution H
+      (Newell's head) always, and H/2, …, H/2^(depth−1) when `mss`.
     features: (B, H, W, C) the stack's head features (input of MSR-net).
   """
   depth: int

@@ -37,7 +37,8 @@ class PoseNet(nn.Module):
 
   `__call__(images, train)`:
     images: (B, H, W, 3) float in [0, 1]; H and W divisible by 4·2^depth.
-    Returns {"stacks": tuple over stacks of {resolution r: (B, r, r, K)},
+    Returns {"stacks": tuple over stacks of {resolution r: (B, r, r·W/H, K)} keyed by each
+             map's height r (H/4, H/8, …),
              "final": (B, H/4, W/4, K)} where final is MSR-net's output (plus the last
     stack's full-resolution heatmaps with msr_residual), or those heatmaps when msr is off.
   """
