@@ -6,6 +6,7 @@ import ml_collections
 
 from msposejax import skeleton
 from msposejax.codecs.decode import DECODE_METHODS
+from msposejax.input_size import input_hw
 from msposejax.losses.total import LOSS_KINDS
 from msposejax.models.msr_net import UPSAMPLE_METHODS
 from msposejax.models.pose_net import DTYPES
@@ -27,9 +28,14 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if int(config.model[field]) < 1:
       raise ValueError(f"config.model.{field} must be ≥ 1, got {config.model[field]}")
   skeleton.check_num_joints(config)
+  try:
+    h, w = input_hw(config.input_size)
+  except ValueError as e:
+    raise ValueError(f"config.{e}") from None
   multiple = 4 * 2 ** config.model.depth
-  if config.input_size % multiple:
-    raise ValueError(f"config.input_size={config.input_size} must be a multiple of {multiple} "
+  if h % multiple or w % multiple:
+    what = "a multiple" if h == w else "(H, W), each a multiple"
+    raise ValueError(f"config.input_size={config.input_size} must be {what} of {multiple} "
                      f"for an hourglass of depth {config.model.depth}")
   scales = config.model.depth if config.model.mss else 1
   for field in ("targets.sigma_per_scale", "loss.scale_weights"):

@@ -26,6 +26,7 @@ from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
 from msposejax.config_checks import get_field
+from msposejax.input_size import input_hw
 
 if TYPE_CHECKING:
   import grain.python as grain
@@ -96,6 +97,16 @@ def saved_config(mngr: ocp.CheckpointManager, step: int) -> ml_collections.Confi
 _ADDED_MODEL_FIELDS = {"msr_residual": False}
 
 
+def _same_input_size(saved, mine) -> bool:
+  """Whether a saved config's input_size (JSON: n or [H, W]) is the config's (n or (H, W)):
+  compared as (H, W), so 256 and [256, 256] agree, and a missing or unreadable saved value
+  agrees with nothing."""
+  try:
+    return input_hw(saved) == input_hw(mine)
+  except ValueError:
+    return False
+
+
 def check_same_model(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
                      where: str) -> None:
   """Raises ValueError naming each model/input field in which two configs differ."""
@@ -106,7 +117,7 @@ def check_same_model(saved: ml_collections.ConfigDict, config: ml_collections.Co
       a, b = mine.get(key), theirs.get(key, _ADDED_MODEL_FIELDS.get(key))
       if key != "remat" and key != "dtype" and (list(a) if isinstance(a, tuple) else a) != b:
         diffs.append(f"{section}.{key}: checkpoint {b!r} vs config {a!r}")
-  if saved.get("input_size") != config.input_size:
+  if not _same_input_size(saved.get("input_size"), config.input_size):
     diffs.append(f"input_size: checkpoint {saved.get('input_size')!r} vs config "
                  f"{config.input_size!r}")
   if diffs:

@@ -9,19 +9,22 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from msposejax.input_size import input_hw
 
-def abstract_variables(model: nn.Module, input_size: int,
+
+def abstract_variables(model: nn.Module, input_size: int | tuple[int, int],
                        sharding: jax.sharding.Sharding | Any | None = None) -> dict[str, Any]:
   """{"params", "batch_stats"} of `model` as ShapeDtypeStructs (no compilation, no memory).
 
   Args:
     model: a pose network (`models.pose_net_from_config`).
-    input_size: n of its (B, n, n, 3) input; the variables do not depend on B.
+    input_size: n of its (B, n, n, 3) input or (H, W) of a (B, H, W, 3) one
+      (`config.input_size`); the variables do not depend on B.
     sharding: one sharding for every leaf, or a pytree of shardings like the variables, or
       None (no placement).
   """
-  shapes = jax.eval_shape(lambda: model.init(jax.random.key(0),
-                                             jnp.zeros((1, input_size, input_size, 3))))
+  h, w = input_hw(input_size)
+  shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, h, w, 3))))
   shapes = {"params": shapes["params"], "batch_stats": shapes.get("batch_stats", {})}
   if sharding is None:
     return shapes
@@ -32,7 +35,8 @@ def abstract_variables(model: nn.Module, input_size: int,
                       sharding)
 
 
-def init_variables(model: nn.Module, input_size: int, seed: int) -> dict[str, Any]:
+def init_variables(model: nn.Module, input_size: int | tuple[int, int], seed: int
+                   ) -> dict[str, Any]:
   """{"params", "batch_stats"} of `model` initialised from `seed`, on the default device.
 
   Not jitted, on purpose: a jitted `model.init` is one program holding every initializer's
@@ -42,6 +46,6 @@ def init_variables(model: nn.Module, input_size: int, seed: int) -> dict[str, An
   and dtype and is cached; the values are the jitted init's (the same bits on JAX 0.12,
   within one float32 ulp on 0.10; tests/state/test_variables.py).
   """
-  n = input_size
-  variables = model.init(jax.random.key(seed), jnp.zeros((1, n, n, 3), jnp.float32))
+  h, w = input_hw(input_size)  # n, or (H, W) as `config.input_size`
+  variables = model.init(jax.random.key(seed), jnp.zeros((1, h, w, 3), jnp.float32))
   return {"params": variables["params"], "batch_stats": variables.get("batch_stats", {})}
