@@ -10,6 +10,7 @@ import ml_collections
 import numpy as np
 
 from msposejax import skeleton
+from msposejax.input_size import input_hw
 from msposejax.models import pose_net_from_config
 
 
@@ -31,8 +32,8 @@ def describe(config: ml_collections.ConfigDict) -> dict[str, Any]:
   papers call "GFLOPs".
   """
   model = pose_net_from_config(config.model)
-  size = config.input_size
-  images = jax.ShapeDtypeStruct((1, size, size, 3), jnp.float32)
+  h, w = input_hw(config)
+  images = jax.ShapeDtypeStruct((1, h, w, 3), jnp.float32)
   variables = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(images.shape)))
   apply = jax.jit(lambda v, x: model.apply(v, x, train=False))
   outputs = jax.eval_shape(apply, variables, images)

@@ -21,6 +21,7 @@ import numpy as np
 
 from msposejax import skeleton
 from msposejax.data import geometry
+from msposejax.input_size import input_hw
 from msposejax.models import pose_net_from_config
 from msposejax.inference.predict_step import make_predict_step
 from msposejax.state import checkpointing
@@ -30,18 +31,22 @@ BATCH_SIZES = (1, 8, 32)  # people per jitted call are padded up to one of these
 
 
 def person_box(image_shape: tuple[int, ...], box: Any, *, scale_factor: float,
-               center_shift: float) -> tuple[np.ndarray, float]:
-  """(center, crop side in px) of one person, by the training crop rule
-  (`geometry.person_crop`, with the checkpoint's `data.scale_factor` and `data.center_shift`).
+               center_shift: float, aspect_wh: float = 1.0) -> tuple[np.ndarray, float]:
+  """(center, crop height in px) of one person, by the training crop rule
+  (`geometry.person_crop`, with the checkpoint's `data.scale_factor` and `data.center_shift`);
+  the crop's width is its height × `aspect_wh`, the input's W/H (1 for square inputs).
 
   `box` is one of:
     {"center": (x, y), "scale": s}: MPII's convention (person height ≈ 200·s px), cropped
-      exactly as in training and evaluation: side 200·s·scale_factor around the centre moved
-      down by center_shift·s;
-    (x1, y1, x2, y2): a box around the whole person is the person of scale (longer side)/200
-      centred in the box, with no shift (its centre is the body's, unlike MPII's objpos):
-      side = longer side × scale_factor;
-    None: the whole image is the person, a crop of side max(H, W) centred on the image.
+      exactly as in training and evaluation: height 200·s·scale_factor around the centre
+      moved down by center_shift·s;
+    (x1, y1, x2, y2): a box around the whole person, widened or heightened to the input's
+      aspect and padded by scale_factor, centred in the box with no shift (its centre is the
+      body's, unlike MPII's objpos): height = max(y2 − y1, (x2 − x1)/aspect_wh) ×
+      scale_factor; top-down training's rule (`geometry.box_center_scale`), which for a
+      square input is the longer side × scale_factor;
+    None: the whole image is the person, the smallest crop of the input's aspect that holds
+      it, centred on the image (height max(h, w/aspect_wh)).
 
   Raises:
     ValueError: a box that is not one of these (NaN, degenerate, 3 numbers), or a person
@@ -49,7 +54,7 @@ def person_box(image_shape: tuple[int, ...], box: Any, *, scale_factor: float,
   """
   h, w = image_shape[:2]
   if box is None:
-    return np.array([(w - 1) / 2, (h - 1) / 2]), float(max(h, w))
+    return np.array([(w - 1) / 2, (h - 1) / 2]), float(max(h, w / aspect_wh))
   if isinstance(box, dict):
     try:
       center = np.asarray(box["center"], np.float64).reshape(2)
@@ -69,8 +74,10 @@ def person_box(image_shape: tuple[int, ...], box: Any, *, scale_factor: float,
       raise ValueError(f"person box {box} must be 4 numbers (x1, y1, x2, y2)") from None
     if not (np.isfinite([x1, y1, x2, y2]).all() and x2 > x1 and y2 > y1):
       raise ValueError(f"person box {box} must be (x1, y1, x2, y2) with x2 > x1 and y2 > y1")
+    # (x2 − x1)/1.0 is x2 − x1 exactly: square inputs keep their crops to the bit.
     center, side = geometry.person_crop(((x1 + x2) / 2, (y1 + y2) / 2),
-                                        max(x2 - x1, y2 - y1) / 200.0, scale_factor)
+                                        max((x2 - x1) / aspect_wh, y2 - y1) / 200.0,
+                                        scale_factor)
   # Pixel i covers [i − ½, i + ½): the image spans [−½, w − ½) × [−½, h − ½).
   if x2 <= -0.5 or y2 <= -0.5 or x1 >= w - 0.5 or y1 >= h - 0.5:
     raise ValueError(f"person {box} lies entirely outside the {w}×{h} image")
@@ -89,7 +96,7 @@ class Predictor:
     self.variables = variables
     self.skeleton = skeleton.from_config(self.config)
     model = pose_net_from_config(self.config.model)
-    # predict_step(variables, crops uint8 (B, n, n, 3)) → (keypoints (B, K, 2) in crop px,
+    # predict_step(variables, crops uint8 (B, H, W, 3)) → (keypoints (B, K, 2) in crop px,
     # scores (B, K)): what `export` serialises.
     self.predict_step = make_predict_step(model, self.config)
     self._predict = jax.jit(self.predict_step)
@@ -123,21 +130,29 @@ class Predictor:
     return cls(config, variables, step=step, flip_test=flip_test)
 
   @property
-  def input_size(self) -> int:
-    return int(self.config.input_size)
+  def input_size(self) -> int | tuple[int, int]:
+    """n of square n×n crops, else (H, W)."""
+    h, w = self.input_hw
+    return h if h == w else (h, w)
+
+  @property
+  def input_hw(self) -> tuple[int, int]:
+    """(H, W) of the network's input crops."""
+    return input_hw(self.config)
 
   def crop(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
-    """(n×n×3 uint8 crop, 3×3 matrix crop → image) for one person."""
+    """(H×W×3 uint8 crop, 3×3 matrix crop → image) for one person (`person_box`)."""
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
       raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+    h, w = self.input_hw
     center, side = person_box(image.shape, box, scale_factor=self.config.data.scale_factor,
-                              center_shift=self.config.data.center_shift)
-    m = geometry.crop_matrix(center, side, self.input_size)
-    return geometry.warp_image(image, m, self.input_size), np.linalg.inv(m)
+                              center_shift=self.config.data.center_shift, aspect_wh=w / h)
+    m = geometry.crop_matrix(center, side, (h, w))
+    return geometry.warp_image(image, m, (h, w)), np.linalg.inv(m)
 
   def predict_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keypoints (B, K, 2) in crop pixels and scores (B, K) of uint8 crops (B, n, n, 3), as
+    """Keypoints (B, K, 2) in crop pixels and scores (B, K) of uint8 crops (B, H, W, 3), as
     `crop` makes them, in one jitted call (one compilation per batch size)."""
     return jax.device_get(self._predict(self.variables, np.asarray(crops, np.uint8)))
 
