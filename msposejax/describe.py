@@ -51,7 +51,7 @@ def describe(config: ml_collections.ConfigDict) -> dict[str, Any]:
   skel = skeleton.from_config(config)
   return {
       "skeleton": {"name": skel.name, "joints": list(skel.joint_names),
-                   "metric": f"{skel.metric}@{skel.thresholds[0]}"},
+                   "metric": skel.headline_label},
       "parameters": count_parameters(params),
       "parameters_by_part": by_part,
       "batch_stats": count_parameters(variables.get("batch_stats", {})),

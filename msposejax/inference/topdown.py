@@ -59,8 +59,10 @@ def image_paths(annotations: dict[str, Any], image_dir: str | pathlib.Path
 
 
 def ground_truth_boxes(annotations: dict[str, Any]) -> list[PersonBox]:
-  """The people HRNet evaluates with ground-truth boxes (TEST.USE_GT_BBOX): person, not crowd,
-  at least one labelled keypoint, the box clipped to the image with a positive size."""
+  """The people evaluated with ground-truth boxes (HRNet's TEST.USE_GT_BBOX), the instances
+  training keeps (`data/coco.py`): person, not crowd, at least one labelled keypoint, a
+  positive area, the box clipped to the image as mmpose clips it (x1 = clip(x, 0, W − 1),
+  x2 = clip(x + w, 0, W − 1); HRNet's x2 is 1 px less) with a positive size."""
   sizes = {int(im["id"]): (im["width"], im["height"]) for im in annotations["images"]}
   boxes = []
   for ann in annotations["annotations"]:
@@ -69,8 +71,8 @@ def ground_truth_boxes(annotations: dict[str, Any]) -> list[PersonBox]:
       continue
     width, height = sizes[int(ann["image_id"])]
     x, y, w, h = (float(v) for v in ann["bbox"])
-    x1, y1 = max(0.0, x), max(0.0, y)
-    x2, y2 = min(width - 1.0, x1 + max(0.0, w - 1)), min(height - 1.0, y1 + max(0.0, h - 1))
+    x1, y1 = min(max(x, 0.0), width - 1.0), min(max(y, 0.0), height - 1.0)
+    x2, y2 = min(max(x + w, 0.0), width - 1.0), min(max(y + h, 0.0), height - 1.0)
     if ann.get("area", 1) > 0 and x2 > x1 and y2 > y1:
       boxes.append(PersonBox(int(ann["image_id"]), (x1, y1, x2 - x1, y2 - y1), 1.0))
   return boxes

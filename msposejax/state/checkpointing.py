@@ -6,7 +6,8 @@ loads it.
 
 Layout: WORKDIR/checkpoints/STEP/{state, data, config}. The manager keeps the last
 `config.checkpoint.keep` steps plus the one with the best validation headline metric
-(`metrics` "pckh": PCKh@0.5 for MPII skeletons, PCK@0.2 for LSP), saves asynchronously, and
+(`metrics`: {"pckh@0.5": …} for MPII skeletons, {"pck@0.2": …} for LSP, {"oks_ap": …} for
+COCO-format data; `headline_metric`), saves asynchronously, and
 answers orbax's preemption check. The config travels with each checkpoint, so a checkpoint
 can be restored from its path alone.
 """
@@ -40,9 +41,20 @@ def as_path(path: str | os.PathLike) -> epath.Path:
   return epath.Path(path if "://" in path else os.path.abspath(os.path.expanduser(path)))
 
 
-def _pckh(metrics: dict[str, float]) -> float:
-  value = metrics.get("pckh", float("-inf"))
-  return float("-inf") if value != value else value  # NaN ranks last
+def headline_metric(metrics: dict[str, float] | None) -> float | None:
+  """The one validation number a step was saved with, named for what it holds ("pckh@0.5",
+  "pck@0.2", "oks_ap"; "pckh" in checkpoints of before 2026-12-06, whatever it held); None
+  when the step has none."""
+  if not metrics:
+    return None
+  if len(metrics) != 1:
+    raise ValueError(f"checkpoint metrics {sorted(metrics)}: expected one headline metric")
+  return float(next(iter(metrics.values())))
+
+
+def _rank(metrics: dict[str, float] | None) -> float:
+  value = headline_metric(metrics)
+  return float("-inf") if value is None or value != value else value  # NaN ranks last
 
 
 def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None = None,
@@ -50,11 +62,11 @@ def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None
   keep = config.checkpoint.keep if config is not None else 3
   policy = pp.AnyPreservationPolicy([
       pp.LatestN(keep),
-      pp.BestN(get_metric_fn=_pckh, n=1, keep_checkpoints_without_metrics=False),
+      pp.BestN(get_metric_fn=_rank, n=1, keep_checkpoints_without_metrics=False),
   ])
   # best_fn makes orbax write each step's metrics (without it they are silently dropped and
   # BestN has nothing to rank); the preservation policy decides what is kept.
-  options = ocp.CheckpointManagerOptions(preservation_policy=policy, best_fn=_pckh,
+  options = ocp.CheckpointManagerOptions(preservation_policy=policy, best_fn=_rank,
                                          best_mode="max", create=not read_only,
                                          read_only=read_only, enable_async_checkpointing=True)
   return ocp.CheckpointManager(as_path(workdir) / CHECKPOINT_DIR, options=options)
@@ -278,9 +290,9 @@ def _raise_if_damaged(mngr: ocp.CheckpointManager, step: int, error: Exception) 
 
 
 def best_step(mngr: ocp.CheckpointManager) -> int | None:
-  """Step with the highest saved "pckh" metric, or None if no step has one."""
+  """Step with the highest saved headline metric, or None if no step has one."""
   step = mngr.best_step()  # orbax ranks only the steps saved with metrics
-  if step is None or "pckh" not in (mngr.metrics(step) or {}):
+  if step is None or headline_metric(mngr.metrics(step)) is None:
     return None
   return step
 

@@ -20,6 +20,7 @@ from msposejax import skeleton
 from msposejax.config_checks import validate_config
 from msposejax.data import pipeline, worker_guard
 from msposejax.codecs.multiscale import MultiScaleCodec
+from msposejax.evaluation import coco_eval
 from msposejax.evaluation.pckh import format_table
 from msposejax.evaluation.report import pckh_report
 from msposejax.draw import draw_skeleton, grid
@@ -123,7 +124,14 @@ class Trainer:
     return {"params": self.abstract_state.params,
             "batch_stats": self.abstract_state.batch_stats}
 
-  def evaluate(self, variables: dict[str, Any], num_visualize: int = 0) -> dict[str, Any]:
+  def evaluate(self, variables: dict[str, Any], num_visualize: int = 0,
+               results_path=None) -> dict[str, Any]:
+    """The eval split's report: PCKh / PCK over the stored crops, or for COCO-format data
+    OKS AP over the photos (`coco_evaluator`, which writes its results rows to
+    `results_path`)."""
+    if skeleton.from_config(self.config).metric == skeleton.OKS_AP:
+      from msposejax.training import coco_evaluator
+      return coco_evaluator.evaluate(self.config, variables, num_visualize, results_path)
     source = pipeline.open_source(self.config, self.config.data.eval_split)
     num = min(len(source), self.config.eval_num_examples or len(source))
     loader = pipeline.eval_loader(self.config, source=source, num_examples=num)
@@ -143,8 +151,14 @@ def _share_line(terms: dict[str, Any], config: ml_collections.ConfigDict, step: 
           + " · ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
 
 
+def headline_value(report: dict[str, Any], skel: skeleton.Skeleton) -> float:
+  """The report's headline number (PCKh@0.5, PCK@0.2's mean, or OKS AP)."""
+  value = report[skel.headline]
+  return float(value["mean"] if isinstance(value, dict) else value)
+
+
 def _summary(report: dict[str, Any]) -> dict[str, float]:
-  out = {}
+  out = {f"eval/{key}": float(report[key]) for key in skeleton.OKS_KEYS if key in report}
   for key, res in report.items():
     if isinstance(res, dict) and "mean" in res:
       out[f"eval/{key}/mean"] = res["mean"]
@@ -154,6 +168,10 @@ def _summary(report: dict[str, Any]) -> dict[str, float]:
 
 
 def _table(report: dict[str, Any], skel: skeleton.Skeleton) -> str:
+  if skel.metric == skeleton.OKS_AP:
+    return (coco_eval.format_table(report) + f"\n({report['num_results']} people after "
+            f"OKS-NMS from {report['num_boxes']} {report['boxes']} boxes in "
+            f"{report['num_images']} images)")
   table = format_table([report[skeleton.metric_key(skel, t)] for t in skel.thresholds],
                        skel.metric)
   if report.get("num_without_normaliser"):
@@ -341,9 +359,9 @@ def _fit(trainer: Trainer, mngr, state, iterator, config: ml_collections.ConfigD
       metrics_for_ckpt = None
       if config.eval_every and done % config.eval_every == 0 and done != total:
         report = trainer.evaluate(state.variables())
-        metrics_for_ckpt = {"pckh": report[headline]["mean"]}
+        metrics_for_ckpt = {headline: headline_value(report, skel)}
         writer.write_scalars(done, _summary(report))
-        _say(f"step {done}: {skel.metric}@{skel.thresholds[0]} {report[headline]['mean']:.4f}")
+        _say(f"step {done}: {skel.headline_label} {headline_value(report, skel):.4f}")
         t_log = time.time()
       if done == total:
         break  # the final checkpoint is saved below, with its PCKh
@@ -361,10 +379,12 @@ def _fit(trainer: Trainer, mngr, state, iterator, config: ml_collections.ConfigD
   if mngr.latest_step() != total:  # saved before evaluating: a failing evaluation loses nothing
     checkpointing.save(mngr, state, config, iterator, force=True)
     mngr.wait_until_finished()
-  report = trainer.evaluate(state.variables(), num_visualize=config.num_visualize)
+  results = workdir / "coco_results.json" if skel.metric == skeleton.OKS_AP else None
+  report = trainer.evaluate(state.variables(), num_visualize=config.num_visualize,
+                            results_path=results)
   final = {k: v for k, v in report.items() if k != "crops"}
   checkpointing.resave_with_metrics(mngr, state, config, iterator,
-                                    {"pckh": final[headline]["mean"]})
+                                    {headline: headline_value(final, skel)})
   writer.write_scalars(total, _summary(report))
   writer.close()
   final["wall_time_s"] = time.time() - t_start
@@ -373,13 +393,15 @@ def _fit(trainer: Trainer, mngr, state, iterator, config: ml_collections.ConfigD
     (workdir / "final_metrics.json").write_text(json.dumps(final, indent=1))
     _save_predictions_png(report, workdir / "predictions.png", skel)
     _say(_table(final, skel))
-    _say(f"wrote {workdir / 'final_metrics.json'} and {workdir / 'predictions.png'}")
+    _say(f"wrote {workdir / 'final_metrics.json'} and {workdir / 'predictions.png'}"
+         + (f" and {results}" if results else ""))
   return final
 
 
 def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
                         step: int | None = None) -> dict[str, Any]:
-  """`msposejax eval`: PCKh of one checkpoint (default: the best, else the latest)."""
+  """`msposejax eval`: PCKh, PCK or OKS AP of one checkpoint (default: the best, else the
+  latest)."""
   workdir, best = checkpointing.resolve(workdir)
   step = step if step is not None else best
   with log_file.to_file(workdir):
@@ -388,7 +410,10 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str | os.Pat
       checkpointing.check_same_model(checkpointing.saved_config_checked(mngr, step), config,
                                      str(workdir))
       variables = checkpointing.restore_variables(mngr, step, trainer.abstract_variables())
-    report = trainer.evaluate(variables)
+    skel = skeleton.from_config(config)
+    results = (workdir / f"eval_step{step}_coco_results.json"
+               if skel.metric == skeleton.OKS_AP else None)
+    report = trainer.evaluate(variables, results_path=results)
     final = {k: v for k, v in report.items() if k != "crops"}
     final["step"] = step
     if jax.process_index() == 0:

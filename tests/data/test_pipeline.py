@@ -142,7 +142,7 @@ def test_eval_loader_is_ordered_and_complete(cfg):
 
 def test_unknown_dataset_is_a_clear_error(cfg):
   with cfg.unlocked():
-    cfg.data.dataset = "coco"
+    cfg.data.dataset = "h36m"
   try:
     with pytest.raises(ValueError, match="unknown dataset"):
       pipeline.builder(cfg)
