@@ -116,7 +116,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.video.max_change = 1.25  # the box's side changes by at most this factor per frame
   config.video.fps = 30.0         # frame rate of a folder of frames (videos carry their own)
 
-  # Top-down evaluation on COCO-format data (docs/method.md §8): person boxes, rescoring, NMS.
+  # Top-down evaluation on COCO-format data (docs/method.md §10): boxes, rescoring, NMS.
   config.topdown = ml_collections.ConfigDict()
   config.topdown.detections = ""      # HRNet-format person detections; "" = ground-truth boxes
   config.topdown.min_box_score = 0.0  # detections below it are dropped (HRNet: none dropped)
@@ -151,10 +151,10 @@ def use_lsp_data(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict
 
 def use_coco_data(config: ml_collections.ConfigDict, dataset: str = "coco/2017"
                   ) -> ml_collections.ConfigDict:
-  """COCO keypoints, top-down (docs/data.md, docs/method.md §8): 17 joints, 256×192 crops of
+  """COCO keypoints, top-down (docs/data.md): 17 joints, 256×192 crops of
   the person box widened to 3:4 and padded 1.25× (HRNet's and mmpose's), their augmentation
-  (scale ±35%, rotation ±40° with probability 0.6, flips), Gaussians of σ = 2 px on the
-  64×48 maps."""
+  ranges (scale ±35%, rotation ±45° with probability 0.6, flips; ours drawn uniformly, HRNet's
+  from clipped normals), Gaussians of σ = 2 px on the 64×48 maps (docs/method.md §10)."""
   config.data.dataset = dataset
   config.model.num_joints = 17
   with config.ignore_type():  # n in default.py; (H, W) here
@@ -163,7 +163,7 @@ def use_coco_data(config: ml_collections.ConfigDict, dataset: str = "coco/2017"
   config.data.center_shift = 0.0
   config.data.augment.scale_min = 0.65
   config.data.augment.scale_max = 1.35
-  config.data.augment.rotation = 40.0
+  config.data.augment.rotation = 45.0
   config.data.augment.rotation_prob = 0.6
   config.targets.sigma_per_scale = (2.0, 1.5, 1.0, 1.0)
   return config

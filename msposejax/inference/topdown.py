@@ -4,7 +4,7 @@ Person boxes, from the annotation file (ground truth) or from a person detector'
 HRNet's format, are cropped at the input's aspect ratio with 1.25 padding, predicted with the
 flip test, mapped back to the photo, rescored (box score × the mean of the keypoint scores
 above 0.2) and OKS-NMS'd per image (`evaluation/coco.py`): the rows COCO's evaluator scores.
-HRNet's and mmpose's top-down evaluation, step for step (docs/method.md §8).
+HRNet's and mmpose's top-down evaluation, step for step (docs/method.md §10).
 
     boxes = ground_truth_boxes(annotations)        # or read_detections(path, annotations)
     people, skipped = predict_people(predictor, boxes, image_paths(annotations, image_dir))
