@@ -104,6 +104,22 @@ def pytest_configure(config):
     config.option.loadscopereorder = False
 
 
+def pytest_terminal_summary(terminalreporter):
+  """Says how many tests skipped because the real data beside the repository
+  (../shared/data: MPII validation files and published predictions, LSP-extended photos) is
+  absent, as for anyone installing from the README alone (README, "Tests")."""
+  skipped = terminalreporter.stats.get("skipped", [])
+  missing = [r for r in skipped if "shared/data" in str(getattr(r, "longrepr", ""))]
+  if missing:
+    terminalreporter.write_sep("-", f"{len(missing)} tests skipped: real data absent from "
+                                    f"{(REPO.parent / 'shared' / 'data').resolve()}")
+    terminalreporter.write_line(
+        "They check the official MPII protocol on Newell's published predictions and read "
+        "LSP-extended photos; the rest of the suite (the protocol on 200 real validation "
+        "people in tests/fixtures included) ran. README, \"Tests\", says where the data comes "
+        "from.")
+
+
 def pytest_collection_modifyitems(items):
   """The training tests (minutes each, most of the suite's time) first, the rest after: the
   test processes then end together on the many short tests instead of one of them running

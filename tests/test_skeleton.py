@@ -71,7 +71,7 @@ def test_dataset_chooses_the_skeleton_and_a_mismatch_is_one_error():
   with pytest.raises(ValueError, match="num_joints=16 .*LSP skeleton of 14 joints"):
     skeleton.check_num_joints(config)
   with pytest.raises(ValueError, match="unknown skeleton"):
-    skeleton.get("coco")
+    skeleton.get("no_such_skeleton")
 
 
 # Every neighbour set S_i = {i} ∪ {joints sharing a limb with i}, written out by hand from the

@@ -2,6 +2,7 @@
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from msposejax.codecs import MultiScaleCodec
 from tests.conftest import with_field
@@ -37,3 +38,20 @@ def test_encode_then_decode_returns_the_keypoints_in_crop_pixels(tiny_config):
   np.testing.assert_allclose(np.asarray(coords)[0][ok], xy[ok], atol=0.25)
   # The score is the map's peak: ≥ exp(−(√½)²/2) = 0.78 for σ = 1 and a centre ≤ √½ px away.
   assert np.all(np.asarray(scores)[0][ok] > 0.77)
+
+
+def test_each_scale_has_its_own_sigma_in_its_own_pixels(tiny_config):
+  # targets.sigma_per_scale = (2, 1): the 16-px map's Gaussian has σ = 2 of its pixels, the
+  # 8-px map's σ = 1 of its own (docs/method.md §3), measured from each map's second moment.
+  codec = MultiScaleCodec.from_config(with_field(tiny_config, "targets.sigma_per_scale",
+                                                 (2.0, 1.0)))
+  assert codec.sigmas == (2.0, 1.0)
+  xy = np.zeros((16, 2))
+  xy[0] = (31.5, 31.5)   # the crop centre: the middle of every map
+  targets, _ = codec.encode(xy, np.arange(16) == 0)
+  for r, sigma in ((16, 2.0), (8, 1.0)):
+    g = targets[r][..., 0].astype(np.float64)
+    x = np.arange(r) - (r - 1) / 2
+    variance = (g.sum(axis=0) * x**2).sum() / g.sum()
+    assert np.sqrt(variance) == pytest.approx(sigma, rel=0.05), r
+

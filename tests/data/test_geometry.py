@@ -1,4 +1,4 @@
-"""Crop geometry: round trips and that image content lands where the joints say."""
+"""Crop geometry: points land where drawn by hand, and image content where the joints say."""
 
 import numpy as np
 import pytest
@@ -6,12 +6,21 @@ import pytest
 from msposejax.data import geometry
 
 
-@pytest.mark.parametrize("rotation,flip", [(0, False), (25, False), (-40, True), (180, True)])
-def test_inverse_round_trip(rotation, flip):
-  m = geometry.crop_matrix(np.array([150.0, 90.0]), 120.0, 64, rotation, flip)
-  pts = np.random.default_rng(0).uniform(0, 300, (20, 2))
-  back = geometry.apply_affine(np.linalg.inv(m), geometry.apply_affine(m, pts))
-  np.testing.assert_allclose(back, pts, atol=1e-9)
+# Where a point d px right of (or below) the crop centre lands, drawn by hand: y points down,
+# a positive rotation turns the content counter-clockwise on screen (right → up, down →
+# right), then a flip mirrors the crop (x ↦ n − 1 − x); zoom = 64 / 120.
+@pytest.mark.parametrize("rotation,flip,offset,expected", [
+    (0, False, (10, 0), (10, 0)), (0, False, (0, 10), (0, 10)),
+    (90, False, (10, 0), (0, -10)), (90, False, (0, 10), (10, 0)),
+    (-90, False, (0, 10), (-10, 0)), (-90, True, (0, 10), (10, 0)),
+    (180, True, (10, 0), (10, 0)), (180, True, (0, 10), (0, -10)),
+    (0, True, (10, 0), (-10, 0)), (30, False, (10, 0), (10 * 0.8660254, -5))])
+def test_rotation_and_flip_move_points_where_drawn_by_hand(rotation, flip, offset, expected):
+  center = np.array([150.0, 90.0])
+  m = geometry.crop_matrix(center, 120.0, 64, rotation, flip)
+  got = geometry.apply_affine(m, center + np.array(offset, float))
+  np.testing.assert_allclose(got, np.array([31.5, 31.5]) + np.array(expected) * 64 / 120,
+                             atol=1e-9)
 
 
 def test_centre_maps_to_crop_centre_and_side_to_size():

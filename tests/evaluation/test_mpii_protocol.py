@@ -22,9 +22,16 @@ needs_data = pytest.mark.skipif(not (MPII_VAL / "detections_our_format.mat").is_
                                 reason=f"the MPII validation files are not in {MPII_VAL}")
 
 
-def independent_official_eval(preds_nk2: np.ndarray, threshold: float = 0.5) -> dict:
+# 200 real validation people in the official format, in the repository (runs everywhere):
+# tests/fixtures/mpii_val_subset/ORIGIN.md.
+SUBSET = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "mpii_val_subset" / \
+    "detections_our_format.mat"
+
+
+def independent_official_eval(preds_nk2: np.ndarray, threshold: float = 0.5,
+                              path: pathlib.Path = MPII_VAL / "detections_our_format.mat") -> dict:
   """The MATLAB evaluatePCKh as bearpaw/pytorch-pose's eval_PCKh.py computes it, percent."""
-  d = scipy.io.loadmat(str(MPII_VAL / "detections_our_format.mat"))
+  d = scipy.io.loadmat(str(path))
   pos_pred_src = np.transpose(preds_nk2, [1, 2, 0])
   jnt_visible = 1 - d["jnt_missing"]
   uv_error = pos_pred_src - d["pos_gt_src"]
@@ -94,6 +101,30 @@ def test_non_finite_predictions_are_misses_and_bad_head_sizes_are_errors():
 def test_head_sizes_are_06_times_the_diagonal():
   boxes = np.array([[[10, 20], [13, 24]]], float)     # corners (x, y): diagonal 5
   np.testing.assert_allclose(mpii_protocol.head_sizes(boxes), [3.0])
+
+
+def test_official_protocol_on_real_annotations_matches_the_independent_eval():
+  """The official protocol on 200 real validation people (with the 10 whose labelled joints
+  have a 0 coordinate, and their missing joints and head boxes), with predictions erring by
+  0 to ~1 head size, against the few-line MATLAB port: runs where ../shared/data is absent."""
+  gt = mpii_files.read_ground_truth(SUBSET)
+  n = len(gt.head_size)
+  assert n == 200 and gt.missing.sum() > 100
+  rng = np.random.default_rng(0)
+  spread = gt.head_size[:, None, None] * rng.uniform(0.0, 0.6, (n, 16, 1))
+  pred = gt.joints + spread * rng.normal(size=gt.joints.shape)
+  pred[3, 5] = np.nan                       # a missing prediction is a miss
+  for t in (0.5, 0.2):
+    ours = mpii_protocol.official_pckh(pred, gt.joints, gt.missing, gt.head_size, t)
+    ref = independent_official_eval(pred, t, SUBSET)
+    assert 0.2 < ours["mean"] < 0.95
+    assert 100 * ours["mean"] == pytest.approx(ref["Mean"], abs=1e-9)
+    for part in mpii_protocol.PARTS:
+      assert 100 * ours["part"][part] == pytest.approx(ref[part], abs=1e-9), part
+  # Labelled joints with a 0 coordinate count, as in the official file.
+  d = scipy.io.loadmat(str(SUBSET))
+  counts = (1 - d["jnt_missing"]).sum(axis=1)
+  assert [ours["count"][name] for name in mpii_protocol.JOINT_NAMES] == counts.tolist()
 
 
 @needs_data

@@ -74,6 +74,24 @@ def test_mss_heads_read_their_own_stacks_decoder_at_their_own_scale(recorded):
                            out["stacks"][s][coarse], atol=1e-3)
 
 
+def test_each_stack_reads_the_stem_or_the_previous_stacks_merge(recorded):
+  params, calls, out = recorded
+  _, stem = calls["pre_res3"]
+  (x0, *_), (next0, _, feat0) = calls["stack0"]
+  (x1, *_), _ = calls["stack1"]
+  np.testing.assert_array_equal(x0, stem)
+  # Newell's merge: x + conv1×1(full-resolution heatmaps) + conv1×1(head features).
+  by_hand = (x0 + pointwise(params["stack0"]["merge_preds"], out["stacks"][0][8])
+             + pointwise(params["stack0"]["merge_features"], feat0))
+  np.testing.assert_allclose(next0, by_hand, rtol=1e-5, atol=1e-5)
+  np.testing.assert_array_equal(x1, next0)
+  # The full-resolution maps are Newell's head on the stack's features.
+  for s in range(2):
+    feat = calls[f"stack{s}"][1][2]
+    np.testing.assert_allclose(out["stacks"][s][8], pointwise(params[f"stack{s}"]["out"], feat),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_msr_net_reads_the_last_stacks_heatmaps_and_features(recorded):
   params, calls, out = recorded
   (heatmaps, features, *_), _ = calls["msr"]
