@@ -6,7 +6,10 @@ Command:
   msposejax train --config configs/coco_cpu.py --workdir runs/coco_cpu
 (`--config.data.manual_dir=DIR` for another copy of the sample: person_keypoints_train2017.json
 and images/.) The sample's images whose id is a multiple of 5 are the validation split.
-Result: see docs/benchmarks.md ("COCO on the CPU").
+Result (2-core AMD EPYC VM, 2026-12-06, fresh data folder, other jobs on the machine):
+8.9 min end to end, OKS AP 0.1 (AP .5 1.0) on the 26 held-out people: 60 training people
+teach a mean pose (heads up top, limbs below; predictions.png), not poses. The path runs:
+prepare, train, evaluate photos with COCO's evaluator, best checkpoint by AP.
 """
 
 from msposejax.config_files import load_sibling
