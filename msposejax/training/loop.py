@@ -296,11 +296,22 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
   try:
     state, mngr = _resume(mngr, trainer, iterator, config, workdir)
     return _fit(trainer, mngr, state, iterator, config, t_start)
+  except KeyboardInterrupt:  # a second Ctrl-C (the first saves and stops), or one after the loop
+    _say(f"\nCtrl-C: stopped at once, nothing more saved; last checkpoint: "
+         f"{_latest_saved(mngr)}")
+    raise SystemExit(130) from None
   finally:
     try:
       mngr.close()  # waits for a save still being written (it may raise: the save failed)
     finally:
       pipeline.close(iterator)  # while the interpreter can still free its shared memory
+
+
+def _latest_saved(mngr) -> int | None:
+  try:
+    return mngr.latest_step()
+  except Exception:  # pylint: disable=broad-except  (only a message depends on it)
+    return None
 
 
 def _fit(trainer: Trainer, mngr, state, iterator, config: ml_collections.ConfigDict,
@@ -330,6 +341,11 @@ def _fit(trainer: Trainer, mngr, state, iterator, config: ml_collections.ConfigD
       batch = sharding.global_batch(next(iterator), trainer.mesh)
       state, metrics = train_step(state, batch)
       pending.append(metrics)
+      # At most one step in flight: dispatching ahead gains nothing once the host prepares the
+      # next batch while this one runs, and a queue of dispatched steps would make a stop
+      # (Ctrl-C, SIGTERM: handled between steps) wait for all of them before its checkpoint.
+      if len(pending) > 1:
+        jax.block_until_ready(pending[-2])
       done = step + 1
       if step == start:
         _say(_share_line(jax.device_get(metrics), config, done))
