@@ -152,6 +152,16 @@ def test_oks_nms_threshold_boundary_keeps_an_oks_equal_to_it():
                             COCO_SIGMAS)) == kept
 
 
+def test_oks_nms_row_by_row_for_crowded_images_keeps_the_same_people(monkeypatch):
+  rng = np.random.default_rng(5)
+  keypoints = person(100, 50, 2)[None] + rng.normal(0, 2.5, (40, K, 2))
+  args = (keypoints, rng.uniform(0, 1, 40), rng.uniform(8e3, 12e3, 40), COCO_SIGMAS)
+  matrix = coco.oks_nms(*args)
+  assert 1 < len(matrix) < 40                 # some suppressed, some kept
+  monkeypatch.setattr(coco, "_MATRIX_MAX", 0)
+  assert coco.oks_nms(*args).tolist() == matrix.tolist()
+
+
 def test_rescore_and_nms_groups_by_image_and_rows_are_coco_results():
   a = person(100, 50, 2)
   image_ids = [7, 5, 7, 5]
