@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import math
+import numbers
 import pathlib
 from typing import Any, Sequence
 
@@ -118,7 +119,7 @@ def read_results(path: str | pathlib.Path) -> list[dict[str, Any]]:
 
 
 def _finite(v: Any) -> bool:
-  return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+  return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def check_results(rows: Any, gt: dict[str, Any], k: int, source: str = "the results") -> None:
