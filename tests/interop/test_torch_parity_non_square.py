@@ -25,7 +25,8 @@ def test_256_by_192_heatmaps_match_pytorch():
   model = pose_net_from_config(config.model)
   images = np.random.default_rng(5).uniform(size=(1, 256, 192, 3)).astype(np.float32)
   target = jax.eval_shape(model.init, jax.random.key(0), jnp.asarray(images))
-  variables, report = convert(_state_dict(net), jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), target))
+  zeros = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), target)
+  variables, report = convert(_state_dict(net), zeros)
   assert not report["new"]
   ours = np.asarray(model.apply(variables, jnp.asarray(images))["stacks"][0][64])
   with torch.no_grad():
