@@ -181,7 +181,7 @@ def test_rescore_and_nms_groups_by_image_and_rows_are_coco_results():
 
 # --- the evaluator ------------------------------------------------------------------------
 
-def test_one_person_ap_is_the_share_of_oks_thresholds_its_oks_reaches(tmp_path):
+def test_one_person_ap_is_the_share_of_oks_thresholds_its_oks_reaches():
   """By hand: with one person and one prediction, AP = AR = the fraction of the thresholds
   0.50, 0.55, ..., 0.95 at or below its OKS (COCO's: the ground truth's area, labelled joints)."""
   gt = tiny_gt()
@@ -297,6 +297,17 @@ def test_bad_results_are_a_one_line_error_and_exit_2(case, tmp_path, capsys):
   assert code == 2 and captured.out == ""
   assert captured.err.count("\n") == 1 and captured.err.startswith("msposejax: error: ")
   assert str(res_path) in captured.err and message in captured.err, captured.err
+
+
+def test_a_ground_truth_no_oks_skeleton_fits_is_a_one_line_error(tmp_path, capsys):
+  gt = tiny_gt()
+  gt["categories"][0]["keypoints"] = ["a", "b", "c", "d", "e"]
+  for a in gt["annotations"]:
+    a["keypoints"] = a["keypoints"][:15]
+  gt_path = write(tmp_path, "gt.json", gt)
+  assert score_command.run(str(write(tmp_path, "r.json", [])), str(gt_path), None) == 2
+  err = capsys.readouterr().err
+  assert err.count("\n") == 1 and f"{gt_path}: no skeleton with OKS sigmas has 5 joints" in err
 
 
 def test_msposejax_score_command_line_on_coco_files(tmp_path):
