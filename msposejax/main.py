@@ -147,6 +147,46 @@ def _inference(command: tuple[str, ...]) -> None:
                  + commands.COMMANDS[command].example)
   if _BOX.value is not None and (_VIDEO.value is None or len(_BOX.value) != 4):
     _usage_error("--box is x1,y1,x2,y2 of the person in the first frame of --video")
+  _check_writable(_output_folder(command), "--out", _OUT.value)
+  if _SUBMISSION.value:
+    _check_writable(os.path.dirname(os.path.abspath(os.path.expanduser(_SUBMISSION.value))),
+                    "--submission", _SUBMISSION.value)
+  if command == ("predict",) and _VIDEO.value is None:
+    from msposejax.inference.predict_files import output_lock
+    with output_lock(_OUT.value):  # a second predict on one --out is refused before restoring
+      _predict(command)
+  else:
+    _predict(command)
+
+
+def _output_folder(command: tuple[str, ...]) -> str:
+  """The folder --out writes into: --out itself, or the folder of a --video output file."""
+  from msposejax.inference.video import writes_video_file
+  if command == ("predict",) and _VIDEO.value is not None and writes_video_file(_OUT.value):
+    return os.path.dirname(os.path.abspath(os.path.expanduser(_OUT.value)))
+  return _OUT.value
+
+
+def _check_writable(folder: str, flag: str, value: str) -> None:
+  """Creates `folder` (where `flag`'s `value` writes) and writes and removes a file in it,
+  before any work: a read-only, full or mistyped output location is one line now, not a
+  traceback after the work (the ONNX export's comes after half a minute of conversion)."""
+  import tempfile
+  path = os.path.expanduser(folder)
+  where = "" if os.path.abspath(path) == os.path.abspath(os.path.expanduser(value)) \
+      else f" (in {folder})"
+  try:
+    if os.path.exists(path) and not os.path.isdir(path):
+      raise NotADirectoryError(f"{folder} is a file, not a folder" if where
+                               else "it is a file, not a folder")
+    os.makedirs(path, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path, prefix=".msposejax-write-check-"):
+      pass
+  except OSError as e:
+    _usage_error(f"cannot write {flag} {value}{where}: {e.strerror or e}")
+
+
+def _predict(command: tuple[str, ...]) -> None:
   from msposejax.inference.predictor import Predictor
   predictor = Predictor.from_checkpoint(_CHECKPOINT.value, step=_STEP.value)
   if command == ("export",):
@@ -163,8 +203,9 @@ def _inference(command: tuple[str, ...]) -> None:
     except ValueError:
       _usage_error(f"--box {','.join(_BOX.value)} must be 4 numbers x1,y1,x2,y2")
     result = predict_video(predictor, _VIDEO.value, _OUT.value, box)
+    lost = f" (frames {result['lost']})" if result["lost"] else ""
     print(f"{len(result['frames'])} frames -> {_OUT.value} and {result['json']}; skipped "
-          f"{len(result['skipped'])} unreadable frames")
+          f"{len(result['skipped'])} unreadable frames{lost}")
     return
   from msposejax.inference.predict_files import predict_files
   result = predict_files(predictor, _IMAGES.value, _OUT.value, _BOXES.value,
@@ -207,11 +248,19 @@ def parse_flags(argv: list[str]) -> list[str]:
     if _CONFIG.value is not None:
       validate_config(_CONFIG.value)
   except (flags.Error, AttributeError, KeyError, TypeError, ValueError, OSError) as e:
-    message = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
-    # KeyErrors from ml_collections arrive as a repr ("'x'\\nDid you mean ..."): unquote it.
-    message = message.strip("'\"").replace("\\n", " ").replace("\\'", "'")
-    sys.exit("msposejax: bad command line or config: " + " ".join(message.split()))
+    sys.exit("msposejax: bad command line or config: " + _one_line(e))
   return rest
+
+
+def _one_line(error: BaseException) -> str:
+  """An error's message on one line. KeyErrors from ml_collections arrive as a repr
+  ("'x'\\nDid you mean ..."): only a message quoted as a whole is unquoted, so one that
+  merely ends in a quoted value (`... base 10: 'abc'`) keeps its quotes."""
+  message = error.args[0] if error.args and isinstance(error.args[0], str) else str(error)
+  if len(message) > 1 and message[0] == message[-1] and message[0] in "'\"":
+    message = message[1:-1]
+  message = message.replace("\\n", " ").replace("\\'", "'")
+  return " ".join(message.split())
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

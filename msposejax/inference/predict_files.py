@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import pathlib
-from typing import Any, Sequence
+import socket
+import time
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -16,6 +21,48 @@ from msposejax.inference.predictor import Predictor, person_box
 
 _log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+LOCK_FILE = ".msposejax.lock"
+_held: set[str] = set()  # output folders this process has locked (the lock is re-entrant)
+
+
+class OutputBusyError(FileExistsError):
+  """Another process is writing predictions into the same output folder."""
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: str | os.PathLike) -> Iterator[None]:
+  """Holds OUT's lock while predictions are written, or raises OutputBusyError at once,
+  naming the process that holds it: two runs on one folder would mix their overlays and
+  keep only the last run's predictions.json.
+
+  The idea of `training/workdir_lock.py` (an `flock` the kernel drops when its process
+  dies, so a killed run never leaves a folder locked), not imported: prediction must not
+  load the training package. Re-entrant within a process (the command line takes it before
+  restoring the checkpoint, `predict_files` again).
+  """
+  path = pathlib.Path(out_dir).expanduser().resolve() / LOCK_FILE
+  if str(path) in _held:
+    yield
+    return
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.read(fd, 500).decode(errors="replace").strip() or "another process"
+      raise OutputBusyError(f"{path.parent} is in use by another predict ({holder}); wait "
+                            "for it, or give another --out") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
+                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
+    _held.add(str(path))
+    try:
+      yield
+    finally:
+      _held.discard(str(path))
+  finally:
+    os.close(fd)  # closing drops the lock; the file stays (its text is informative)
 
 
 def list_images(inputs: Sequence[str]) -> list[pathlib.Path]:
@@ -97,11 +144,21 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
   Unreadable or corrupt images are reported (in the JSON's "skipped" and the log) and skipped;
   so is a bad box (in "skipped_boxes", with its image and the reason), and the other people
   of its image are still predicted.
+
+  Raises:
+    OutputBusyError: another process is predicting into OUT (`output_lock`).
   """
   if boxes_path and detections_path:
     raise ValueError("give person boxes either as --boxes or as --detections, not both")
   out_dir = pathlib.Path(out)
-  out_dir.mkdir(parents=True, exist_ok=True)
+  with output_lock(out_dir):
+    return _predict_files(predictor, inputs, out_dir, boxes_path, score_threshold, submission,
+                          detections_path, min_box_score)
+
+
+def _predict_files(predictor: Predictor, inputs: Sequence[str], out_dir: pathlib.Path,
+                   boxes_path: str | None, score_threshold: float, submission: str | None,
+                   detections_path: str | None, min_box_score: float) -> dict[str, Any]:
   paths = list_images(inputs)
   box_scores: dict[str, list[float]] = {}
   result: dict[str, Any] = {"skeleton": predictor.skeleton.name,

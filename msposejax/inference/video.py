@@ -32,6 +32,23 @@ from msposejax.inference.tracking import OneEuroFilter, VideoSettings, box_side,
 _log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 _WRITE_CODECS = {".mp4": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
+MAX_FAILURES_WITHOUT_COUNT = 10  # a video without a frame count ends after this many bad reads
+
+
+def writes_video_file(out: str) -> bool:
+  """Whether OUT names a video file (its folder is written into), not a folder of frames."""
+  return pathlib.Path(out).suffix.lower() in VIDEO_SUFFIXES
+
+
+def frame_ranges(frames: Sequence[int]) -> str:
+  """"10-20, 25" for frames 10 to 20 and 25: where a video lost frames, in one short line."""
+  runs: list[list[int]] = []
+  for f in sorted(set(frames)):
+    if runs and f == runs[-1][1] + 1:
+      runs[-1][1] = f
+    else:
+      runs.append([f, f])
+  return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 def _video_frames(path: pathlib.Path, skipped: list) -> tuple[Iterator, float, int]:
@@ -50,8 +67,11 @@ def _video_frames(path: pathlib.Path, skipped: list) -> tuple[Iterator, float, i
         if ok:
           failures = 0
           yield index, bgr[..., ::-1].copy()
-        elif index >= count or failures >= 10:
-          return  # the end (or ten bad frames in a row: a cut-off file)
+        # The end: the frame count the container gives (a decoder moves past a corrupt frame,
+        # so runs of them are read through, and a cut-off file's lost tail is counted), or,
+        # without a count, ten bad frames in a row.
+        elif index >= count if count > 0 else failures >= MAX_FAILURES_WITHOUT_COUNT:
+          return
         else:
           failures += 1
           skipped.append({"frame": index, "reason": "the decoder returned no frame"})
@@ -137,7 +157,9 @@ def predict_video(predictor: Predictor, source: str, out: str,
     settings: tracking and smoothing; default config.video of the checkpoint.
 
   Returns the JSON written next to OUT: {"fps", "frames": [{"frame", "box", "keypoints",
-  "smoothed", "scores"}, ...], "skipped": [...], ...}.
+  "smoothed", "scores"}, ...], "skipped": [{"frame", "reason"}, ...], "lost": the skipped
+  frames as ranges ("10-20, 25"), ...}. A video is read to its frame count, past runs of
+  unreadable frames.
 
   Raises:
     ValueError: the source cannot be opened or holds no frames; OUT's format is unknown.
@@ -175,6 +197,7 @@ def predict_video(predictor: Predictor, source: str, out: str,
     writer.close()
   if bar:
     bar.update(len(result["frames"]), final=True)
+  result["lost"] = frame_ranges([s["frame"] for s in skipped])
   if not result["frames"]:
     raise ValueError(f"no readable frame in {src} ({len(skipped)} skipped)")
   json_path = out_path.with_suffix(".json") if writer.is_video else out_path / "keypoints.json"

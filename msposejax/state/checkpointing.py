@@ -274,12 +274,24 @@ def restore_checked(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
 
 
 def saved_config_checked(mngr: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
-  """`saved_config`, but a damaged step raises DamagedCheckpointError naming the bad file."""
+  """`saved_config`, but a damaged step raises DamagedCheckpointError naming the bad file,
+  and a step the workdir does not hold FileNotFoundError naming the steps it holds."""
+  check_step_exists(mngr, step)
   try:
     return saved_config(mngr, step)
   except Exception as e:  # pylint: disable=broad-except
     _raise_if_damaged(mngr, step, e)
     raise
+
+
+def check_step_exists(mngr: ocp.CheckpointManager, step: int) -> None:
+  """Raises FileNotFoundError when `step` is not a step of `mngr`'s directory (e.g. a typo in
+  `--step`): an absent step is not a damaged one. A damaged step's folder still counts."""
+  steps = sorted(mngr.all_steps(read=True))
+  if step not in steps:
+    workdir = as_path(mngr.directory).parent
+    held = ", ".join(map(str, steps)) if steps else "none"
+    raise FileNotFoundError(f"no step {step} in {workdir}; its steps are {held}")
 
 
 def _raise_if_damaged(mngr: ocp.CheckpointManager, step: int, error: Exception) -> None:
