@@ -20,12 +20,15 @@ import pathlib
 import sys
 from typing import Any
 
+import numpy as np
+
 from msposejax.evaluation import coco_eval, mpii_files, mpii_protocol
 
 
 def score(predictions: str, ground_truth: str) -> dict[str, Any]:
   """The report `run` prints: official PCKh at each threshold, the Mean at 0.1..0.5, the
-  joint-order check and the mean offset (fractions; offsets in px).
+  joint-order check, the mean offset (fractions; offsets in px; None when no joint is
+  within 0.5 h) and the count of non-finite predicted joints (`nonfinite_joints`: misses).
 
   Raises:
     ValueError, FileNotFoundError, ImportError: a file that cannot be read or scored, in
@@ -46,7 +49,10 @@ def score(predictions: str, ground_truth: str) -> dict[str, Any]:
       str(t): mpii_protocol.official_pckh(*args, threshold=t)["mean"]
       for t in mpii_protocol.MEAN_THRESHOLDS}
   report["order_check"] = order
-  report["mean_offset_px"] = mpii_protocol.mean_offset(*args).tolist()
+  offset = mpii_protocol.mean_offset(*args)
+  # null, not NaN (which is not JSON), when no joint is within 0.5 h
+  report["mean_offset_px"] = offset.tolist() if np.isfinite(offset).all() else None
+  report["nonfinite_joints"] = mpii_protocol.nonfinite_joints(pred, gt.missing)
   return report
 
 
@@ -81,7 +87,10 @@ def score_coco(predictions: str, ground_truth: str, gt: dict[str, Any] | None = 
   Raises:
     ValueError, FileNotFoundError, ImportError: in one line naming the file and the problem.
   """
-  gt = coco_eval.read_ground_truth(ground_truth) if gt is None else gt
+  if gt is None:
+    gt = coco_eval.read_ground_truth(ground_truth)
+  else:
+    coco_eval.check_ground_truth(gt, ground_truth)  # here, to name the file in its errors
   k = coco_eval.num_joints(gt, ground_truth)
   skel = coco_eval.skeleton_for(k, ground_truth)
   rows = coco_eval.read_results(predictions)
@@ -132,11 +141,18 @@ def run(predictions: str, ground_truth: str, json_out: str | None = None) -> int
     return _write_json(report, json_out)
   results = [report[f"pckh@{t}"] for t in mpii_protocol.THRESHOLDS]
   means = {float(t): v for t, v in report["mean_by_threshold"].items()}
-  dx, dy = report["mean_offset_px"]
   print(f"{report['predictions']} against {report['ground_truth']}: {report['num_people']} "
         f"people, {report['num_labelled_joints']} labelled joints (official protocol: "
         f"h = 0.6 x head-box diagonal, error < t*h, Mean without pelvis and thorax)")
+  bad = report["nonfinite_joints"]
+  if bad["joints"]:
+    print(f"{bad['joints']} predicted joints are not finite (NaN or inf); the {bad['labelled']} "
+          f"of them on labelled joints count as misses")
   print(mpii_protocol.format_table(results, means))
-  print(f"mean pred - gt offset of the joints within 0.5 h: ({dx:+.2f}, {dy:+.2f}) px "
-        f"(an index-base slip would add about 1 px to both)")
+  if report["mean_offset_px"] is None:
+    print("mean pred - gt offset: none (no joint is within 0.5 h)")
+  else:
+    dx, dy = report["mean_offset_px"]
+    print(f"mean pred - gt offset of the joints within 0.5 h: ({dx:+.2f}, {dy:+.2f}) px "
+          f"(an index-base slip would add about 1 px to both)")
   return _write_json(report, json_out)

@@ -90,6 +90,22 @@ def scaled_errors(pred: np.ndarray, gt: np.ndarray, missing: np.ndarray,
   return np.where(labelled, err, np.nan)
 
 
+def nonfinite_joints(pred: np.ndarray, missing: np.ndarray) -> dict[str, int]:
+  """How many predicted joints have a NaN or infinite coordinate: they score as misses
+  (`scaled_errors`), and a file full of them should say so rather than just score low.
+
+  Args:
+    pred: (N, K, 2) predictions.
+    missing: (N, K) bool, the official `jnt_missing`.
+
+  Returns:
+    {"joints": non-finite predicted joints, "labelled": those of them on labelled joints
+     (the ones that count, as misses)}.
+  """
+  bad = ~np.isfinite(np.asarray(pred, np.float64)).all(axis=-1)
+  return {"joints": int(bad.sum()), "labelled": int((bad & ~np.asarray(missing, bool)).sum())}
+
+
 def official_pckh(pred: np.ndarray, gt: np.ndarray, missing: np.ndarray,
                   head_size: np.ndarray, threshold: float = 0.5) -> dict[str, Any]:
   """PCKh@threshold under the official protocol.
