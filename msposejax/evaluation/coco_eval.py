@@ -62,6 +62,7 @@ def read_ground_truth(path: str | pathlib.Path) -> dict[str, Any]:
   if not is_coco_ground_truth(data):
     raise ValueError(f"{path}: not a COCO-format annotation file (needs \"images\" and "
                      f"\"annotations\")")
+  check_ground_truth(data, str(path))
   num_joints(data, source=str(path))
   return data
 
@@ -90,6 +91,23 @@ def skeleton_for(k: int, source: str = "the ground truth") -> skeleton.Skeleton:
     known = {s.name: s.num_joints for s in skeleton.SKELETONS.values() if s.sigmas}
     raise ValueError(f"{source}: no skeleton with OKS sigmas has {k} joints (known: {known})")
   return found[0]
+
+
+def check_ground_truth(gt: dict[str, Any], source: str = "the ground truth") -> None:
+  """One-line ValueErrors for annotations the evaluator would crash on or silently misread."""
+  if not all(isinstance(im, dict) and "id" in im for im in gt["images"]):
+    raise ValueError(f"{source}: an image has no \"id\"")
+  for i, a in enumerate(gt["annotations"]):
+    missing = [f for f in ("id", "image_id", "category_id", "keypoints", "num_keypoints")
+               if f not in a]
+    if "area" not in a and "bbox" not in a:
+      missing.append("area (or bbox)")
+    if missing:
+      # Without num_keypoints COCOeval ignores the person: AP without a word.
+      raise ValueError(f"{source}: annotation {i} has no {', '.join(missing)}")
+    if a["id"] == 0:
+      raise ValueError(f"{source}: annotation {i} has id 0, which COCO's evaluators take for "
+                       f"'unmatched' (skewing AP without a word): number annotations from 1")
 
 
 def sigmas_for(skel: skeleton.Skeleton | Sequence[float] | str | None, k: int,
@@ -197,6 +215,7 @@ def evaluate(ground_truth: str | pathlib.Path | dict[str, Any],
   rows = results if isinstance(results, list) else read_results(results)
   if not is_coco_ground_truth(gt):
     raise ValueError(f"{gt_name}: not a COCO-format annotation file")
+  check_ground_truth(gt, gt_name)
   k = num_joints(gt, gt_name)
   sigmas = sigmas_for(skel, k, gt_name)
   check_results(rows, gt, k, res_name)

@@ -310,6 +310,26 @@ def test_a_ground_truth_no_oks_skeleton_fits_is_a_one_line_error(tmp_path, capsy
   assert err.count("\n") == 1 and f"{gt_path}: no skeleton with OKS sigmas has 5 joints" in err
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("num_keypoints", None, "annotation 1 has no num_keypoints"),
+    ("id", 0, "annotation 1 has id 0, which COCO's evaluators take for 'unmatched'"),
+])
+def test_ground_truth_the_evaluator_would_misread_is_a_one_line_error(field, value, message,
+                                                                      tmp_path, capsys):
+  gt = tiny_gt()
+  if value is None:
+    del gt["annotations"][1][field]
+  else:
+    gt["annotations"][1][field] = value
+  gt_path = write(tmp_path, "gt.json", gt)
+  code = score_command.run(str(write(tmp_path, "r.json", noisy_rows(tiny_gt(), 0))),
+                           str(gt_path), None)
+  err = capsys.readouterr().err
+  assert code == 2 and err.count("\n") == 1 and f"{gt_path}: {message}" in err, err
+  with pytest.raises(ValueError, match=message):  # also when the caller passes the dict
+    coco_eval.evaluate(gt, noisy_rows(tiny_gt(), 0))
+
+
 def test_msposejax_score_command_line_on_coco_files(tmp_path):
   """The console command: a COCO ground truth is told by its content (no .json needed)."""
   gt = tiny_gt()
