@@ -7,8 +7,10 @@ Ground truth: the coco_sample annotation file (80 train2017 photos, 86 people wi
 keypoints), and the same file with its images repeated COPIES times under new ids (the
 larger synthetic sets, to see how each evaluator scales). Results: one row per person with
 keypoints, its ground truth moved by Gaussian noise of σ = 4% of sqrt(area) (unlabelled joints
-at the box centre), a random score, and one false positive in four (a person's keypoints
-shifted by half its box). Each evaluator loads the ground truth, loads the results, and runs
+at the box centre), a random score, and false positives: FP per person on average (Poisson,
+--false-positives), each the person's keypoints shifted by up to its box size (a detector's
+boxes leave several results per labelled person). Needs pycocotools, which msposejax does not
+install (pip install pycocotools). Each evaluator loads the ground truth, loads the results, and runs
 evaluate + accumulate + summarize (its printing captured); the best of REPEATS per phase,
 and the process CPU time of the whole (best of REPEATS: less sensitive to a busy machine).
 The 10 stats of both are compared. Results: docs/benchmarks.md ("COCO keypoint evaluators").
