@@ -50,10 +50,12 @@ _FORMAT = flags.DEFINE_enum("format", "stablehlo", ["stablehlo", "onnx"], "stabl
                             "onnxruntime (pip install 'msposejax[export]').")
 _SUBMISSION = flags.DEFINE_string("submission", None, "Also write MPII's submission .mat "
                                   "(pos_pred_src, 1-based) of all people, in image order.")
-_PREDICTIONS = flags.DEFINE_string("predictions", None, "Predictions to score: .h5 `preds`, "
-                                   ".mat `pos_pred_src`, or msposejax predict JSON.")
-_GROUND_TRUTH = flags.DEFINE_string("ground-truth", None, "MPII validation ground truth: "
-                                    "detections_our_format.mat or valid.h5.")
+_PREDICTIONS = flags.DEFINE_string("predictions", None, "Predictions to score: MPII: .h5 "
+                                   "`preds`, .mat `pos_pred_src`, or msposejax predict JSON; "
+                                   "COCO: a keypoint results JSON from any codebase.")
+_GROUND_TRUTH = flags.DEFINE_string("ground-truth", None, "MPII validation ground truth "
+                                    "(detections_our_format.mat or valid.h5), or a COCO-format "
+                                    "annotation JSON (COCO, CrowdPose, OCHuman, your own).")
 _JSON = flags.DEFINE_string("json", None, "Also write the report as JSON here.")
 _SPLIT = flags.DEFINE_string("split", "train", "The dataset split to draw.")
 _NUM = flags.DEFINE_integer("num", 16, "How many examples.")
