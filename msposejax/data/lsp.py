@@ -33,7 +33,7 @@ import tensorflow_datasets as tfds
 
 from msposejax import skeleton
 from msposejax.data import features as features_lib
-from msposejax.data.mpii import Person, crop_record, derived_head_box
+from msposejax.data.mpii import Person, crop_record, derived_head_box, require_some_images
 
 _log = logging.getLogger(__name__)
 K = skeleton.LSP.num_joints
@@ -203,6 +203,8 @@ class Lsp(tfds.core.GeneratorBasedBuilder):
       raise ValueError(f"{folder / 'joints.mat'} is the {ann.kind} archive's, but the config is "
                        f"lsp/{cfg.kind}")
     images = folder / "images"
+    require_some_images([ann.image_name(i) for i in range(len(ann.joints))], images,
+                        folder / "joints.mat")
     splits = {}
     for split, indices in split_indices(ann.kind, len(ann.joints)).items():
       present = [i for i in indices if (images / ann.image_name(i)).is_file()]

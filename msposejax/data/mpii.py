@@ -230,6 +230,20 @@ def _find_annotations(manual_dir: pathlib.Path) -> dict[str, pathlib.Path | None
   return found
 
 
+def require_some_images(names: list[str], images: pathlib.Path, listed_in: pathlib.Path
+                        ) -> None:
+  """Raises FileNotFoundError, naming the folder and the names expected, when none of the
+  image files `listed_in` names is in `images`: images named another way (or the wrong
+  folder) would otherwise be "prepared" as a dataset with no examples. Some missing images
+  are fine (skipped and counted)."""
+  if any((images / name).is_file() for name in names):
+    return
+  files = sorted(p.name for p in images.iterdir() if p.is_file()) if images.is_dir() else []
+  seen = f"; it holds {len(files)} files, e.g. {files[0]}" if files else "; it holds no files"
+  raise FileNotFoundError(f"none of the {len(set(names))} images {listed_in} lists is in "
+                          f"{images} (expected names like {', '.join(names[:2])}){seen}")
+
+
 class MpiiHumanPose(tfds.core.GeneratorBasedBuilder):
   """MPII Human Pose, one example per annotated person, stored as generous crops."""
 
@@ -260,10 +274,14 @@ class MpiiHumanPose(tfds.core.GeneratorBasedBuilder):
     if found["train"] or found["validation"]:
       for split, path in found.items():
         if path is not None:
-          splits[split] = self._generate_examples(load_annotations(path), images)
+          people = load_annotations(path)
+          require_some_images([p.image for p in people], images, path)
+          splits[split] = self._generate_examples(people, images)
     elif (manual / "mpii_human_pose_v1_u12_1.mat").is_file():
-      splits["train"] = self._generate_examples(
-          load_mat(manual / "mpii_human_pose_v1_u12_1.mat"), images)
+      people = load_mat(manual / "mpii_human_pose_v1_u12_1.mat")
+      require_some_images([p.image for p in people], images,
+                          manual / "mpii_human_pose_v1_u12_1.mat")
+      splits["train"] = self._generate_examples(people, images)
     else:
       raise FileNotFoundError(f"no MPII annotations in {manual}:{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
     return splits

@@ -8,8 +8,10 @@ with `valid=False` examples by the caller). The train iterator's state is checkp
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
+import sys
 
 import grain.multiprocessing as grain_multiprocessing
 import grain.python as grain
@@ -17,6 +19,7 @@ import jax
 import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
+from etils import epath
 
 from msposejax.data.transforms import EvalTransform, TrainTransform
 
@@ -59,25 +62,92 @@ def builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
                    "or coco/{2017,crowdpose,ochuman,OPTIONS})")
 
 
+SOURCE_FILE = "msposejax_source.json"  # beside the prepared files: what they were made from
+_said: set[str] = set()  # prepared copies whose changed manual_dir was already said
+
+
+def _num_examples(b: tfds.core.DatasetBuilder) -> int:
+  return sum(split.num_examples for split in b.info.splits.values())
+
+
+def _manual_dir(config: ml_collections.ConfigDict) -> str:
+  return os.path.abspath(os.path.expanduser(config.data.manual_dir)) \
+      if config.data.manual_dir else ""
+
+
+def _count_files(folder: str) -> int:
+  """Files under `folder` (all depths): a cheap fingerprint of what a manual_dir holds."""
+  return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def _source(config: ml_collections.ConfigDict) -> dict:
+  manual = _manual_dir(config)
+  return {"manual_dir": manual, "files": _count_files(manual) if manual else 0}
+
+
+def _say_if_source_changed(config: ml_collections.ConfigDict,
+                           b: tfds.core.DatasetBuilder) -> None:
+  """Says once (per prepared copy) when config.data.manual_dir is not the folder, or not the
+  number of files, the prepared copy was made from: the copy is used as it is, so a user
+  who pointed manual_dir at the full dataset learns that it still holds the old one."""
+  stamp = epath.Path(b.data_dir) / SOURCE_FILE
+  if not config.data.manual_dir or str(b.data_dir) in _said or not stamp.exists():
+    return  # nothing to compare (no manual_dir given, or a copy older than the stamp)
+  then, now = json.loads(stamp.read_text()), _source(config)
+  if then == now:
+    return
+  _said.add(str(b.data_dir))
+  print(f"warning: {config.data.dataset} in {b.data_dir} was prepared from "
+        f"{then['manual_dir']} ({then['files']} files), but config.data.manual_dir is "
+        f"{now['manual_dir']} ({now['files']} files); using the prepared copy as it is "
+        f"({_num_examples(b)} examples). To prepare it from the new files, delete "
+        f"{b.data_dir} and run `msposejax data prepare`.", file=sys.stderr, flush=True)
+
+
 def prepare(config: ml_collections.ConfigDict) -> None:
-  """Builds the dataset if needed (MPII needs its manual files in `config.data.manual_dir`)."""
+  """Builds the dataset if needed (MPII needs its manual files in `config.data.manual_dir`).
+
+  Raises:
+    FileNotFoundError: the manual files are absent or named otherwise than expected.
+    ValueError: the dataset would have no examples (nothing is kept).
+  """
   b = builder(config)
+  if b.is_prepared() and _num_examples(b) == 0:  # left by an older msposejax: never reuse it
+    print(f"{config.data.dataset} in {b.data_dir} holds no examples: preparing it again",
+          flush=True)
+    epath.Path(b.data_dir).rmtree()
+    b = builder(config)
   if b.is_prepared():
+    _say_if_source_changed(config, b)
     return
   kwargs = {}
   if config.data.manual_dir:
-    kwargs["download_config"] = tfds.download.DownloadConfig(
-        manual_dir=os.path.expanduser(config.data.manual_dir))
+    kwargs["download_config"] = tfds.download.DownloadConfig(manual_dir=_manual_dir(config))
   _log.info("preparing %s in %s", config.data.dataset, b.data_dir)
   print(f"preparing {config.data.dataset} in {b.data_dir} (once; later runs reuse it)", flush=True)
-  b.download_and_prepare(**kwargs)
+  source = _source(config)
+  where = f"{config.data.dataset} from {source['manual_dir'] or 'its generator'}"
+  try:
+    b.download_and_prepare(**kwargs)
+  except AssertionError as e:  # TFDS refuses a split whose examples were all skipped
+    if "No examples were yielded" not in str(e):
+      raise
+    raise ValueError(f"{where}: {' '.join(str(e).split())} (its images are all missing, "
+                     "corrupt or unlabelled: the log above counts them); nothing was "
+                     f"prepared in {data_dir(config)}") from None
+  b = builder(config)  # a builder made before preparation does not see the new splits
+  if _num_examples(b) == 0:
+    epath.Path(b.data_dir).rmtree()
+    raise ValueError(f"{where} gave no examples (every image missing, corrupt or unlabelled: "
+                     f"the log above counts them); nothing was prepared in {data_dir(config)}")
+  (epath.Path(b.data_dir) / SOURCE_FILE).write_text(json.dumps(source))
 
 
 def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: bool = True):
   """Random-access source of one split; synthetic data is generated on first use, and so is
   a real dataset whose files are in `config.data.manual_dir`."""
   b = builder(config)
-  if not b.is_prepared():
+  if not b.is_prepared() or _num_examples(b) == 0:
     if auto_prepare and (config.data.dataset.startswith("synthetic_people")
                          or config.data.manual_dir):
       prepare(config)
@@ -87,6 +157,7 @@ def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: boo
           f"dataset {config.data.dataset} is not prepared in {data_dir(config)}; run "
           f"`msposejax data prepare --config CONFIG` (MPII: put the files described in "
           f"docs/data.md in config.data.manual_dir first)")
+  _say_if_source_changed(config, b)
   if split not in b.info.splits:
     raise ValueError(f"split {split!r} not in {config.data.dataset} "
                      f"(has {sorted(b.info.splits)})")
