@@ -287,7 +287,7 @@ def saved_config_checked(mngr: ocp.CheckpointManager, step: int) -> ml_collectio
 def check_step_exists(mngr: ocp.CheckpointManager, step: int) -> None:
   """Raises FileNotFoundError when `step` is not a step of `mngr`'s directory (e.g. a typo in
   `--step`): an absent step is not a damaged one. A damaged step's folder still counts."""
-  steps = sorted(mngr.all_steps(read=True))
+  steps = sorted(mngr.all_steps())  # as the manager found them when it was made
   if step not in steps:
     workdir = as_path(mngr.directory).parent
     held = ", ".join(map(str, steps)) if steps else "none"
