@@ -3,7 +3,8 @@
 argv: OUT_JSON NUM_PROCESSES PROCESS_ID PORT; the test sets this process's devices and XLA
 flags in its environment (tests/training/conftest.cli_env).
 Each process feeds its slice of the same deterministic global batches, assembled with
-jax.make_array_from_process_local_data; process 0 writes the losses and parameter sums.
+jax.make_array_from_process_local_data; process 0 writes the losses, parameter sums (JSON) and the parameters before and after
+(OUT_JSON.npz).
 """
 
 import json
@@ -42,6 +43,8 @@ with config.unlocked():
 trainer = Trainer(config, "/tmp/unused")
 step = trainer.compile_train_step()
 state = trainer.init_state()
+from jax.experimental import multihost_utils  # noqa: E402
+start = multihost_utils.process_allgather(state.params, tiled=True)
 per_process = config.batch_size // jax.process_count()
 lo = jax.process_index() * per_process
 losses, grad_norms = [], []
@@ -57,11 +60,14 @@ for i in range(3):
   state, metrics = step(state, sharding.global_batch(local, trainer.mesh))
   losses.append(float(metrics["loss/total"]))
   grad_norms.append(float(metrics["grad_norm"]))
-from jax.experimental import multihost_utils  # noqa: E402
 params = multihost_utils.process_allgather(state.params, tiled=True)
 sums = {jax.tree_util.keystr(p): [float(np.sum(np.abs(x))), int(np.size(x))]
         for p, x in jax.tree_util.tree_leaves_with_path(params)}
 if jax.process_index() == 0:
+  # Every parameter, for an element-wise comparison (sums let errors of opposite sign cancel).
+  np.savez(out + ".npz", **{f"{when}{jax.tree_util.keystr(p)}": np.asarray(x)
+                            for when, tree in (("start", start), ("end", params))
+                            for p, x in jax.tree_util.tree_leaves_with_path(tree)})
   with open(out, "w") as f:
     json.dump({"devices": jax.device_count(), "processes": jax.process_count(),
                "losses": losses, "grad_norms": grad_norms, "param_abs_sums": sums}, f)
