@@ -97,11 +97,13 @@ def check_ground_truth(gt: dict[str, Any], source: str = "the ground truth") -> 
   """One-line ValueErrors for annotations the evaluator would crash on or silently misread."""
   if not all(isinstance(im, dict) and "id" in im for im in gt["images"]):
     raise ValueError(f"{source}: an image has no \"id\"")
+  if not all(isinstance(c, dict) and isinstance(c.get("id"), int)
+             for c in gt.get("categories", [])):
+    raise ValueError(f"{source}: a category has no integer \"id\"")
   for i, a in enumerate(gt["annotations"]):
-    missing = [f for f in ("id", "image_id", "category_id", "keypoints", "num_keypoints")
-               if f not in a]
-    if "area" not in a and "bbox" not in a:
-      missing.append("area (or bbox)")
+    # The evaluator reads every annotation's bbox (its area falls back to it).
+    missing = [f for f in ("id", "image_id", "category_id", "keypoints", "num_keypoints",
+                           "bbox") if f not in a]
     if missing:
       # Without num_keypoints COCOeval ignores the person: AP without a word.
       raise ValueError(f"{source}: annotation {i} has no {', '.join(missing)}")
@@ -174,7 +176,8 @@ def check_results(rows: Any, gt: dict[str, Any], k: int, source: str = "the resu
                        f"{kps[bad]!r}, not a finite number")
     if not _finite(row["score"]):
       raise ValueError(f"{source}: result {i} score is {row['score']!r}, not a finite number")
-    if category_ids and row["category_id"] not in category_ids:
+    if not isinstance(row["category_id"], int) or isinstance(row["category_id"], bool) \
+        or (category_ids and row["category_id"] not in category_ids):
       raise ValueError(f"{source}: result {i} category_id {row['category_id']!r} is not a "
                        f"category of the ground truth ({sorted(category_ids)})")
     if not isinstance(row["image_id"], (int, str)) or row["image_id"] not in image_ids:

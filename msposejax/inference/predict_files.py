@@ -97,14 +97,16 @@ def image_id_of(path: pathlib.Path) -> int | None:
 
 
 def detection_boxes(path: str, images: Sequence[pathlib.Path], min_score: float
-                    ) -> tuple[dict[str, list[Any]], dict[str, list[float]], dict[str, int]]:
+                    ) -> tuple[dict[str, list[Any]], dict[str, list[float]], dict[str, int],
+                               dict[str, int]]:
   """People per photo from a detections file in HRNet's / COCO's results format (a list of
   {"image_id", "category_id", "bbox": [x, y, w, h], "score"}, optionally with "file_name"),
   matched to the photos by file name, else by COCO's image id in the file name.
 
   Returns:
-    (boxes {image name: [[x1, y1, x2, y2], ...]}, their scores {image name: [...]}, counts
-    of dropped boxes (`topdown.read_detections`), plus "unmatched": boxes of no given photo).
+    (boxes {image name: [[x1, y1, x2, y2], ...]}, their scores {image name: [...]}, the
+    detections' image id of each matched photo {image name: id}, counts of dropped boxes
+    (`topdown.read_detections`), plus "unmatched": boxes of no given photo).
   """
   from msposejax.inference import topdown
   entries = topdown.read_json(path, "detections file")
@@ -115,6 +117,7 @@ def detection_boxes(path: str, images: Sequence[pathlib.Path], min_score: float
              if isinstance(e, dict) and "file_name" in e and "image_id" in e}
   out: dict[str, list[Any]] = {}
   scores: dict[str, list[float]] = {}
+  ids: dict[str, int] = {}
   unmatched = 0
   for box in boxes:
     name = by_file.get(box.image_id, names_by_id.get(box.image_id))
@@ -123,7 +126,8 @@ def detection_boxes(path: str, images: Sequence[pathlib.Path], min_score: float
       continue
     out.setdefault(name, []).append(list(box.corners()))
     scores.setdefault(name, []).append(box.score)
-  return out, scores, {**dropped, "unmatched": unmatched}
+    ids[name] = box.image_id
+  return out, scores, ids, {**dropped, "unmatched": unmatched}
 
 
 def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
@@ -136,7 +140,8 @@ def predict_files(predictor: Predictor, inputs: Sequence[str], out: str,
   boxes in COCO's results format, `detection_boxes`), else each whole photo is one person
   (said in the JSON's "whole_image"). For a COCO-format skeleton (COCO, CrowdPose), also
   OUT/coco_results.json: COCO's keypoint results format, rescored and OKS-NMS'd as the
-  evaluation does (`inference/topdown.py`), for photos named by their COCO image id.
+  evaluation does (`inference/topdown.py`), for photos with a COCO image id (the
+  detections', else the one in the file name).
 
   With `submission`, also the MPII submission .mat of every person (images in the order
   listed, people in the order of their boxes): `pos_pred_src` (16, 2, N), 1-based.
@@ -161,12 +166,15 @@ def _predict_files(predictor: Predictor, inputs: Sequence[str], out_dir: pathlib
                    detections_path: str | None, min_box_score: float) -> dict[str, Any]:
   paths = list_images(inputs)
   box_scores: dict[str, list[float]] = {}
+  # COCO image ids of the photos: the detections' own, else one in the file name.
+  image_ids = {p.name: image_id_of(p) for p in paths if image_id_of(p) is not None}
   result: dict[str, Any] = {"skeleton": predictor.skeleton.name,
                             "joint_names": list(predictor.joint_names()), "images": {},
                             "skipped": {}, "skipped_boxes": [], "whole_image": []}
   if detections_path:
-    boxes, box_scores, result["dropped_detections"] = detection_boxes(detections_path, paths,
-                                                                      min_box_score)
+    boxes, box_scores, detected_ids, result["dropped_detections"] = detection_boxes(
+        detections_path, paths, min_box_score)
+    image_ids.update(detected_ids)
     # A photo the detector found nobody in has nobody: not the whole photo as a person.
     default_people: list[Any] = []
   else:
@@ -205,10 +213,10 @@ def _predict_files(predictor: Predictor, inputs: Sequence[str], out_dir: pathlib
       if detections_path:
         entry["box_score"] = round(float(box_score), 4)
       entries.append(entry)
-      if image_id_of(path) is not None:
-        for key, value in (("image_id", image_id_of(path)), ("keypoints", person["keypoints"]),
-                           ("scores", person["scores"]), ("box_score", box_score),
-                           ("area", area)):
+      if path.name in image_ids:
+        for key, value in (("image_id", image_ids[path.name]),
+                           ("keypoints", person["keypoints"]), ("scores", person["scores"]),
+                           ("box_score", box_score), ("area", area)):
           coco_people[key].append(value)
     if person_boxes == [None]:
       result["whole_image"].append(path.name)

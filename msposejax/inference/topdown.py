@@ -58,15 +58,26 @@ def image_paths(annotations: dict[str, Any], image_dir: str | pathlib.Path
   return {int(im["id"]): image_dir / im["file_name"] for im in annotations["images"]}
 
 
+def person_category(annotations: dict[str, Any]) -> int:
+  """The id of the annotation file's person category: the one that names keypoints (COCO's
+  1; a file of one's own may number it otherwise)."""
+  ids = [int(c["id"]) for c in annotations.get("categories", []) if c.get("keypoints")]
+  if len(ids) > 1:
+    raise ValueError(f"the annotation file has {len(ids)} categories with keypoints ({ids}); "
+                     "top-down evaluation takes one person category")
+  return ids[0] if ids else coco.PERSON_CATEGORY_ID
+
+
 def ground_truth_boxes(annotations: dict[str, Any]) -> list[PersonBox]:
   """The people evaluated with ground-truth boxes (HRNet's TEST.USE_GT_BBOX), the instances
   training keeps (`data/coco.py`): person, not crowd, at least one labelled keypoint, a
   positive area, the box clipped to the image as mmpose clips it (x1 = clip(x, 0, W − 1),
   x2 = clip(x + w, 0, W − 1); HRNet's x2 is 1 px less) with a positive size."""
   sizes = {int(im["id"]): (im["width"], im["height"]) for im in annotations["images"]}
+  person = person_category(annotations)
   boxes = []
   for ann in annotations["annotations"]:
-    if ann.get("category_id", coco.PERSON_CATEGORY_ID) != coco.PERSON_CATEGORY_ID \
+    if ann.get("category_id", person) != person or int(ann["image_id"]) not in sizes \
         or ann.get("iscrowd", 0) or not any(np.asarray(ann.get("keypoints", [0]))[2::3] > 0):
       continue
     width, height = sizes[int(ann["image_id"])]
@@ -79,7 +90,8 @@ def ground_truth_boxes(annotations: dict[str, Any]) -> list[PersonBox]:
 
 
 def read_detections(path: str | pathlib.Path, image_ids: Iterable[int] | None = None,
-                    min_score: float = 0.0) -> tuple[list[PersonBox], dict[str, int]]:
+                    min_score: float = 0.0, category_id: int = coco.PERSON_CATEGORY_ID
+                    ) -> tuple[list[PersonBox], dict[str, int]]:
   """Person boxes of a detections file in HRNet's format: a JSON list of
   {"image_id", "category_id", "bbox": [x, y, w, h], "score"}.
 
@@ -91,6 +103,7 @@ def read_detections(path: str | pathlib.Path, image_ids: Iterable[int] | None = 
     image_ids: the images that exist (the annotation file's); a box of another image is an
       error, as in a results file of the wrong split.
     min_score: boxes scoring below it are dropped.
+    category_id: the person category (`person_category`); an entry without one is a person.
 
   Returns:
     (boxes, counts of what was dropped: "other_category", "below_min_score", "empty_box").
@@ -109,7 +122,7 @@ def read_detections(path: str | pathlib.Path, image_ids: Iterable[int] | None = 
     try:
       image_id, bbox, score = int(det["image_id"]), [float(v) for v in det["bbox"]], \
           float(det["score"])
-      category = int(det.get("category_id", coco.PERSON_CATEGORY_ID))
+      category = int(det.get("category_id", category_id))
     except (KeyError, TypeError, ValueError) as e:
       raise ValueError(f"detections file {path}: entry {i} is not {{image_id, category_id, "
                        f"bbox: [x, y, w, h], score}} ({type(e).__name__}: {e})") from None
@@ -119,7 +132,7 @@ def read_detections(path: str | pathlib.Path, image_ids: Iterable[int] | None = 
     if known is not None and image_id not in known:
       raise ValueError(f"detections file {path}: entry {i} is of image {image_id}, which the "
                        f"annotation file does not hold (another split?)")
-    if category != coco.PERSON_CATEGORY_ID:
+    if category != category_id:
       dropped["other_category"] += 1
     elif score < min_score:
       dropped["below_min_score"] += 1
@@ -137,8 +150,9 @@ def predict_people(predictor: Predictor, boxes: list[PersonBox],
   Returns:
     people: {"image_id" (N,), "keypoints" (N, K, 2), "scores" (N, K), "box_score" (N,),
       "area" (N,): the padded crop box's area, OKS-NMS's instance size}.
-    skipped: {"images": {path: reason}, "boxes": count of boxes of those images}; a missing
-      or corrupt photo is skipped, never fatal.
+    skipped: {"images": {path: reason}, "boxes": count of the boxes not predicted (those of
+      skipped photos, and boxes entirely outside their photo)}; a missing or corrupt photo
+      or an impossible box is skipped, never fatal.
   """
   h, w = predictor.input_hw
   by_image: dict[int, list[PersonBox]] = collections.defaultdict(list)
@@ -159,10 +173,18 @@ def predict_people(predictor: Predictor, boxes: list[PersonBox],
       skipped["boxes"] += len(people)
       _log.warning("skipping image %s: %s", path or image_id, e)
       continue
+    sides = []
+    for box in list(people):
+      try:
+        sides.append(person_box(image.shape, box.corners(), center_shift=0.0, aspect_wh=w / h,
+                                scale_factor=predictor.config.data.scale_factor)[1])
+      except ValueError as e:  # e.g. a detection entirely outside its photo
+        people.remove(box)
+        skipped["boxes"] += 1
+        _log.warning("skipping a box of image %s: %s", image_id, e)
     corners = [p.corners() for p in people]
-    for box, result in zip(people, predictor.predict([image] * len(people), corners)):
-      _, side = person_box(image.shape, box.corners(), scale_factor=predictor.config.data
-                           .scale_factor, center_shift=0.0, aspect_wh=w / h)
+    for box, side, result in zip(people, sides,
+                                 predictor.predict([image] * len(people), corners)):
       out["image_id"].append(image_id)
       out["keypoints"].append(result["keypoints"])
       out["scores"].append(result["scores"])
@@ -177,11 +199,12 @@ def predict_people(predictor: Predictor, boxes: list[PersonBox],
 
 def results_rows(people: dict[str, np.ndarray], skel: skeleton.Skeleton,
                  keypoint_threshold: float = coco.KEYPOINT_SCORE_THRESHOLD,
-                 oks_nms: float | None = coco.NMS_THRESHOLD) -> list[dict[str, Any]]:
+                 oks_nms: float | None = coco.NMS_THRESHOLD,
+                 category_id: int = coco.PERSON_CATEGORY_ID) -> list[dict[str, Any]]:
   """`predict_people`'s people → COCO results rows: rescored, OKS-NMS'd per image."""
   if skel.sigmas is None:
     raise ValueError(f"the {skel.name} skeleton has no OKS sigmas: COCO results need a "
                      "COCO-format skeleton")
   return coco.results_rows(people["image_id"], people["keypoints"], people["scores"],
                            people["box_score"], people["area"], skel.sigmas,
-                           keypoint_threshold, oks_nms)
+                           keypoint_threshold, oks_nms, category_id)

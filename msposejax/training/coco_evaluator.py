@@ -56,33 +56,39 @@ def evaluate(config: ml_collections.ConfigDict, variables: Any, num_visualize: i
   """The COCO report of `variables` on the eval split.
 
   Every process computes the same report (the evaluation is small next to training).
-  `config.eval_num_examples` > 0 evaluates the first people (by image id) only, and the
-  evaluator then scores those images only.
+  `config.eval_num_examples` > 0 evaluates the first photos (by image id) until they hold
+  that many boxes, and the evaluator then scores those photos only.
 
   Returns:
     {"oks_ap", "oks_ap50", ... (`skeleton.OKS_KEYS`, fractions), "metric", "skeleton",
     "boxes" ("ground truth" or the detections file), "num_boxes", "num_images",
-    "num_results", "dropped_boxes", "skipped_images", "crops": [(crop, keypoints, scores)]
+    "num_results", "dropped_boxes", "skipped_images", "skipped_boxes", "crops": [(crop, keypoints, scores)]
     for predictions.png}.
   """
   skel = skeleton.from_config(config)
   ann_path, image_dir = eval_files(config)
   annotations = topdown.read_json(ann_path, "annotation file")
   images = topdown.image_paths(annotations, image_dir)
+  person = topdown.person_category(annotations)
   dropped: dict[str, int] = {}
   if config.topdown.detections:
     boxes, dropped = topdown.read_detections(config.topdown.detections, images,
-                                             config.topdown.min_box_score)
+                                             config.topdown.min_box_score, person)
   else:
     boxes = topdown.ground_truth_boxes(annotations)
   image_ids = None
-  if config.eval_num_examples:
-    boxes = sorted(boxes, key=lambda b: b.image_id)[:config.eval_num_examples]
-    image_ids = sorted({b.image_id for b in boxes})
+  if config.eval_num_examples:  # whole photos, until they hold that many boxes
+    image_ids, count = [], 0
+    for image_id in sorted({b.image_id for b in boxes}):
+      if count >= config.eval_num_examples:
+        break
+      image_ids.append(image_id)
+      count += sum(b.image_id == image_id for b in boxes)
+    boxes = [b for b in boxes if b.image_id in set(image_ids)]
   predictor = Predictor(config, _host_variables(variables))
   people, skipped = topdown.predict_people(predictor, boxes, images)
   rows = topdown.results_rows(people, skel, config.topdown.keypoint_threshold,
-                              config.topdown.oks_nms)
+                              config.topdown.oks_nms, person)
   if results_path is not None and jax.process_index() == 0:
     pathlib.Path(results_path).write_text(json.dumps(rows))
   if image_ids is not None:  # the evaluator scores the images evaluated, no others
@@ -95,7 +101,8 @@ def evaluate(config: ml_collections.ConfigDict, variables: Any, num_visualize: i
   report.update(metric=skel.metric, skeleton=skel.name,
                 boxes=config.topdown.detections or "ground truth", num_boxes=len(boxes),
                 num_images=len(image_ids) if image_ids is not None else len(images),
-                num_results=len(rows), dropped_boxes=dropped, skipped_images=skipped["images"])
+                num_results=len(rows), dropped_boxes=dropped, skipped_images=skipped["images"],
+                skipped_boxes=skipped["boxes"])
   report["crops"] = _crops(predictor, boxes[:num_visualize], images) if num_visualize else []
   return report
 

@@ -52,13 +52,22 @@ def coco_run(tmp_path_factory):
 
 
 def _held_out_people():
-  """People of the validation split by HRNet's rule, from the raw file: image id % 5 == 0,
-  not a crowd, at least one labelled keypoint, a box with a positive clipped size."""
+  """People of the validation split, from the raw file: image id % 5 == 0, not a crowd, at
+  least one labelled keypoint, a positive area and a box with a positive size once clipped to
+  the photo as mmpose clips it."""
   data = json.loads(ANNOTATIONS.read_text())
-  images = {im["id"] for im in data["images"] if im["id"] % HOLDOUT == 0}
-  people = [a for a in data["annotations"] if a["image_id"] in images and not a["iscrowd"]
-            and max(a["keypoints"][2::3]) > 0 and a["bbox"][2] > 1 and a["bbox"][3] > 1]
-  return images, people
+  sizes = {im["id"]: (im["width"], im["height"]) for im in data["images"]
+           if im["id"] % HOLDOUT == 0}
+
+  def clipped_size(a):
+    w, h = sizes[a["image_id"]]
+    x, y, bw, bh = a["bbox"]
+    return (np.clip(x + bw, 0, w - 1) - np.clip(x, 0, w - 1),
+            np.clip(y + bh, 0, h - 1) - np.clip(y, 0, h - 1))
+
+  people = [a for a in data["annotations"] if a["image_id"] in sizes and not a["iscrowd"]
+            and max(a["keypoints"][2::3]) > 0 and a["area"] > 0 and min(clipped_size(a)) > 0]
+  return set(sizes), people
 
 
 def test_training_evaluates_oks_ap_on_the_held_out_photos(coco_run):
@@ -96,8 +105,12 @@ def test_predict_takes_a_detectors_boxes_and_writes_coco_results(coco_run, tmp_p
   dets = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 0.9}
           for a in data["annotations"] if a["image_id"] in chosen and not a["iscrowd"]]
   dets.append({"image_id": 790, "category_id": 1, "bbox": [1, 1, 30, 40], "score": 0.01})
+  # A photo named otherwise, matched by the detections' "file_name": its rows keep their id.
+  (tmp_path / "party.jpg").write_bytes((SAMPLE / "images" / "000000030752.jpg").read_bytes())
+  dets.append({"image_id": 30752, "file_name": "party.jpg", "category_id": 1,
+               "bbox": [50, 40, 120, 200], "score": 0.7})
   (tmp_path / "dets.json").write_text(json.dumps(dets))
-  photos = [SAMPLE / "images" / f"{i:012d}.jpg" for i in chosen]
+  photos = [SAMPLE / "images" / f"{i:012d}.jpg" for i in chosen] + [tmp_path / "party.jpg"]
   proc = _msposejax("predict", "--checkpoint", coco_run / "run", "--images",
                     ",".join(map(str, photos)), "--detections", tmp_path / "dets.json",
                     "--min_box_score", "0.05", "--out", tmp_path / "out")
@@ -108,6 +121,35 @@ def test_predict_takes_a_detectors_boxes_and_writes_coco_results(coco_run, tmp_p
   assert result["dropped_detections"] == {"below_min_score": 1, "unmatched": 0}
   assert result["whole_image"] == []
   rows = json.loads((tmp_path / "out" / "coco_results.json").read_text())
-  assert {r["image_id"] for r in rows} == set(chosen) and 0 < len(rows) <= len(kept)
+  assert {r["image_id"] for r in rows} == {*chosen, 30752} and 0 < len(rows) <= len(kept)
   assert all(len(r["keypoints"]) == 51 and np.isfinite(r["score"]) for r in rows)
   assert (tmp_path / "out" / "000000000790.png").is_file()
+
+
+def test_eval_scores_a_detectors_boxes(coco_run, tmp_path):
+  """`msposejax eval` with `topdown.detections`: the boxes come from the file (a low-scoring
+  one dropped by `min_box_score`), and the results are written beside the checkpoint."""
+  from msposejax.config_files import load_config
+  from msposejax.training import loop
+  images, people = _held_out_people()
+  dets = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 0.8}
+          for a in people]
+  dets.append({"image_id": people[0]["image_id"], "category_id": 1, "bbox": [0, 0, 9, 9],
+               "score": 0.05})
+  (tmp_path / "dets.json").write_text(json.dumps(dets))
+  config = load_config(REPO / "configs" / "coco_cpu.py")
+  with config.unlocked():
+    config.data.tfds_data_dir = str(coco_run / "tfds")
+    config.data.manual_dir = str(SAMPLE)
+    config.model.num_stacks = 1
+    config.model.features = 16
+    config.model.stem_features = (8, 16)
+    config.eval_batch_size = 8
+    config.data.worker_count = 0
+    config.topdown.detections = str(tmp_path / "dets.json")
+    config.topdown.min_box_score = 0.1
+  report = loop.evaluate_checkpoint(config, coco_run / "run", 3)
+  assert report["boxes"] == str(tmp_path / "dets.json")
+  assert report["num_boxes"] == len(people) and report["dropped_boxes"] == {"below_min_score": 1}
+  assert (coco_run / "run" / "eval_step3_coco_results.json").is_file()
+  assert all(-1.0 <= report[k] <= 1.0 for k in coco_eval.STAT_KEYS)
