@@ -45,6 +45,7 @@ from PIL import Image
 
 from msposejax import skeleton
 from msposejax.data import features as features_lib
+from msposejax.evaluation import coco_eval
 
 _log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def select_instances(data: dict[str, Any], image_ids: set[int] | None, num_joint
   images = {int(im["id"]): im for im in data.get("images", [])}
   skipped = {r: 0 for r in SKIP_REASONS}
   kept: dict[int, list[Instance]] = {}
-  for ann in data.get("annotations", []):
+  for index, ann in enumerate(data.get("annotations", [])):
     image_id = int(ann["image_id"])
     if image_ids is not None and image_id not in image_ids:
       continue
@@ -182,7 +183,8 @@ def select_instances(data: dict[str, Any], image_ids: set[int] | None, num_joint
     # Files without `area` (CrowdPose): mmpose's OKS scale, 0.53 × the clipped box, ≥ 1.
     area = float(ann["area"]) if "area" in ann else max(1.0, 0.53 * float(box[2] * box[3]))
     kept.setdefault(image_id, []).append(Instance(
-        image_id=image_id, annotation_id=int(ann.get("id", -1)),
+        # Without ids (a hand-made file), the position in the file keeps example keys unique.
+        image_id=image_id, annotation_id=int(ann.get("id", -1 - index)),
         file_name=str(images[image_id]["file_name"]), joints=kpts[:, :2],
         labels=kpts[:, 2].astype(int), bbox=box, area=area))
   return kept, skipped
@@ -356,6 +358,9 @@ class CocoKeypoints(tfds.core.GeneratorBasedBuilder):
         parts = {"train": {int(im["id"]) for im in data["images"]} - held, "validation": held}
       for part, ids in parts.items():
         if part != "train":
+          # What the evaluator needs (ids, num_keypoints, bbox) is checked now, not at the
+          # first evaluation of a training that has run for hours.
+          coco_eval.check_ground_truth(data if ids is None else cut(data, ids), str(path))
           out = ground_truth_file(self.data_dir, part)
           if ids is None:
             shutil.copyfile(path, out)

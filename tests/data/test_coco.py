@@ -315,3 +315,18 @@ def test_a_crowdpose_format_file_is_one_more_name(tmp_path):
                                kp[kp[:, 2] > 0, :2], atol=1e-3)
     w, h = rec["bbox"][2:] / rec["zoom"]
     assert rec["area"] == pytest.approx(0.53 * w * h, rel=1e-4)   # mmpose's rule without area
+
+
+def test_an_evaluation_split_the_evaluator_cannot_read_is_refused_when_prepared(tmp_path):
+  """An annotation without num_keypoints in a held-out split: one line at `data prepare`,
+  not a failure at the first evaluation of a long training."""
+  data = sample()
+  manual, _, _ = small_manual_dir(tmp_path, data)
+  held_out = next(a for a in data["annotations"] if a["image_id"] % 5 == 0)
+  del held_out["num_keypoints"]
+  (manual / ANNOTATIONS).write_text(json.dumps(data))
+  config = sample_config(tmp_path / "tfds", "coco/train=person_keypoints_train2017,holdout=5",
+                         manual)
+  with pytest.raises(ValueError, match="has no num_keypoints") as e:
+    pipeline.prepare(config)
+  assert "\n" not in str(e.value)
