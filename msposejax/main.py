@@ -153,9 +153,11 @@ def _inference(command: tuple[str, ...]) -> None:
   if _SUBMISSION.value:
     _check_writable(os.path.dirname(os.path.abspath(os.path.expanduser(_SUBMISSION.value))),
                     "--submission", _SUBMISSION.value)
-  if command == ("predict",) and _VIDEO.value is None:
-    from msposejax.inference.predict_files import output_lock
-    with output_lock(_OUT.value):  # a second predict on one --out is refused before restoring
+  if command == ("predict",):
+    from msposejax.inference.predict_files import LOCK_FILE, output_lock
+    folder = _output_folder(command)
+    name = LOCK_FILE if folder == _OUT.value else f".{os.path.basename(_OUT.value)}{LOCK_FILE}"
+    with output_lock(folder, name):  # a second predict on one --out is refused before restoring
       _predict(command)
   else:
     _predict(command)

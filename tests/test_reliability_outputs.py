@@ -127,6 +127,23 @@ def test_a_second_predict_on_one_out_is_refused_before_anything_is_read(
   assert "pid 4242" not in (out / predict_files.LOCK_FILE).read_text()
 
 
+def test_a_second_predict_on_one_output_video_is_refused(tmp_path, command_line):
+  lock = tmp_path / f".walk.mp4{predict_files.LOCK_FILE}"  # beside the video it writes
+  other = os.open(lock, os.O_RDWR | os.O_CREAT)
+  fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  try:
+    command_line("--checkpoint", tmp_path / "no_such_run", "--video", "clip.avi", "--out",
+                 tmp_path / "walk.mp4")
+    with pytest.raises(predict_files.OutputBusyError, match="in use by another predict"):
+      main._inference(("predict",))
+    command_line("--checkpoint", tmp_path / "no_such_run", "--video", "clip.avi", "--out",
+                 tmp_path / "other.mp4")  # another video in the same folder is fine
+    with pytest.raises(FileNotFoundError, match="no_such_run"):
+      main._inference(("predict",))
+  finally:
+    os.close(other)
+
+
 def test_the_command_line_says_it_in_one_line(read_only_dir):
   """The one `msposejax` subprocess: the read-only --out and a bad number, as a user sees
   them (stderr, exit status)."""

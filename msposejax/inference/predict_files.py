@@ -30,7 +30,7 @@ class OutputBusyError(FileExistsError):
 
 
 @contextlib.contextmanager
-def output_lock(out_dir: str | os.PathLike) -> Iterator[None]:
+def output_lock(out_dir: str | os.PathLike, name: str = LOCK_FILE) -> Iterator[None]:
   """Holds OUT's lock while predictions are written, or raises OutputBusyError at once,
   naming the process that holds it: two runs on one folder would mix their overlays and
   keep only the last run's predictions.json.
@@ -38,9 +38,10 @@ def output_lock(out_dir: str | os.PathLike) -> Iterator[None]:
   The idea of `training/workdir_lock.py` (an `flock` the kernel drops when its process
   dies, so a killed run never leaves a folder locked), not imported: prediction must not
   load the training package. Re-entrant within a process (the command line takes it before
-  restoring the checkpoint, `predict_files` again).
+  restoring the checkpoint, `predict_files` again). `name`: the lock file's name in OUT
+  (`predict --video` locks its output video as `.NAME.msposejax.lock` beside it).
   """
-  path = pathlib.Path(out_dir).expanduser().resolve() / LOCK_FILE
+  path = pathlib.Path(out_dir).expanduser().resolve() / name
   if str(path) in _held:
     yield
     return
