@@ -158,7 +158,9 @@ def headline_value(report: dict[str, Any], skel: skeleton.Skeleton) -> float:
 
 
 def _summary(report: dict[str, Any]) -> dict[str, float]:
-  out = {f"eval/{key}": float(report[key]) for key in skeleton.OKS_KEYS if key in report}
+  # OKS AP and AR (COCO's 10; CrowdPose's easy / medium / hard APs too).
+  out = {f"eval/{key}": float(v) for key, v in report.items()
+         if key.startswith("oks_") and isinstance(v, float)}
   for key, res in report.items():
     if isinstance(res, dict) and "mean" in res:
       out[f"eval/{key}/mean"] = res["mean"]
@@ -293,18 +295,23 @@ def _train(config: ml_collections.ConfigDict, workdir: str | os.PathLike,
   workdir.mkdir(parents=True, exist_ok=True)
   mngr = checkpointing.manager(workdir, config)
   iterator = iter(pipeline.train_loader(config, start=config.data.stream_start))
+  interrupted = False
   try:
     state, mngr = _resume(mngr, trainer, iterator, config, workdir)
     return _fit(trainer, mngr, state, iterator, config, t_start)
   except KeyboardInterrupt:  # a second Ctrl-C (the first saves and stops), or one after the loop
-    _say(f"\nCtrl-C: stopped at once, nothing more saved; last checkpoint: "
-         f"{_latest_saved(mngr)}")
-    raise SystemExit(130) from None
+    # Handled here, not re-raised: the exception's frames hold batches in shared memory, which
+    # `pipeline.close` below can free only once they are gone.
+    interrupted = True
   finally:
     try:
       mngr.close()  # waits for a save still being written (it may raise: the save failed)
     finally:
       pipeline.close(iterator)  # while the interpreter can still free its shared memory
+  if interrupted:
+    _say(f"\nCtrl-C: stopped at once, nothing more saved; last checkpoint: "
+         f"{_latest_saved(mngr)}")
+    raise SystemExit(130)
 
 
 def _latest_saved(mngr) -> int | None:
