@@ -27,12 +27,19 @@ _FORMAT = "%(asctime)s %(levelname).1s %(name)s: %(message)s"
 # orbax, at every periodic save of a manager that keeps the best step (those saves have no
 # PCKh yet).
 _KNOWN_NOISE = frozenset({"Requested `tracked_metric`; did not provide metrics."})
+# tensorflow-datasets, each time a builder is made for a named configuration (five times a
+# training of `synthetic_people/train=N,...` or `coco/train=F,...`), and before a dataset is
+# first prepared.
+_KNOWN_NOISE_PREFIXES = ("Using custom data configuration", "Variant folder ")
 
 
 class _DropKnownNoise(logging.Filter):
 
   def filter(self, record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.ERROR or record.getMessage() not in _KNOWN_NOISE
+    if record.levelno >= logging.ERROR:
+      return True
+    message = record.getMessage()
+    return message not in _KNOWN_NOISE and not message.startswith(_KNOWN_NOISE_PREFIXES)
 
 
 def _is_console(handler: logging.Handler) -> bool:

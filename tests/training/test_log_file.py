@@ -18,6 +18,8 @@ def test_info_goes_to_the_file_and_only_warnings_to_the_console(tmp_path, capsys
       logging.getLogger("orbax.like").info("renamed a tmp checkpoint")
       logging.getLogger("msposejax.x").warning("3 corrupt images skipped")
       logging.getLogger("absl").warning("Requested `tracked_metric`; did not provide metrics.")
+      logging.getLogger("absl").warning("Using custom data configuration: CocoConfig(...)")
+      logging.getLogger("absl").warning("Variant folder /x/1.0.0 has no dataset_info.json")
     logging.getLogger("after").warning("back to normal")
   finally:
     root.removeHandler(console)
@@ -29,6 +31,8 @@ def test_info_goes_to_the_file_and_only_warnings_to_the_console(tmp_path, capsys
   err = capsys.readouterr().err
   assert "renamed a tmp" not in err and "3 corrupt images skipped" in err and "back to" in err
   assert "tracked_metric" not in err and "tracked_metric" in text  # orbax's per-save note
+  for tfds_note in ("Using custom data configuration", "has no dataset_info.json"):
+    assert tfds_note not in err and tfds_note in text
   assert not console.filters
   assert "renamed a tmp" in (tmp_path / "mine.txt").read_text()  # its level untouched
   assert root.level == before and console.level == logging.NOTSET
