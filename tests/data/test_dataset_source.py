@@ -79,3 +79,20 @@ def test_a_changed_manual_dir_is_said_once_and_the_prepared_copy_kept(tmp_path, 
   assert err.count("warning") == 1, err
   assert (f"was prepared from {small} (11 files), but config.data.manual_dir is {full} "
           f"(21 files); using the prepared copy as it is (10 examples)") in err
+
+
+def test_mpii_images_named_another_way_are_refused_too(tmp_path):
+  sample = REPO / "tests" / "fixtures" / "mpii_sample"
+  manual = tmp_path / "manual"
+  (manual / "images").mkdir(parents=True)
+  for f in sample.glob("*.jpg"):  # the same photos, renamed
+    (manual / "images" / f"mpii_{f.name}").write_bytes(f.read_bytes())
+  (manual / "train.json").write_text((sample / "test_mpii.json").read_text())
+  cfg = _config(tmp_path, manual)
+  with cfg.unlocked():
+    cfg.data.dataset = "mpii_human_pose"
+  with pytest.raises(FileNotFoundError, match=(
+      f"none of the 5 images {manual / 'train.json'} lists is in {manual / 'images'} "
+      r"\(expected names like .*\.jpg, .*\.jpg\); it holds 5 files, e.g. mpii_")):
+    pipeline.prepare(cfg)
+  assert not pipeline.builder(cfg).is_prepared()
