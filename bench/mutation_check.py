@@ -51,7 +51,7 @@ MUTATIONS = (
     # The five bugs of issue #30.
     Mutation("flip_no_swap", "evaluation", "msposejax/evaluation/flip_test.py",
              "flip_heatmaps(mirrored, flip_pairs))", "flip_heatmaps(mirrored, ()))",
-             ("tests/inference/test_flip_equivariance.py", "tests/training/test_eval_oracle.py"),
+             ("tests/inference/test_predictor_by_hand.py", "tests/training/test_eval_oracle.py"),
              "flip test mirrors back without swapping left and right"),
     Mutation("msr_first_stack", "model", "msposejax/models/pose_net.py",
              'name="msr")(stacks[-1], feat, train)', 'name="msr")(stacks[0], feat, train)',
@@ -159,7 +159,7 @@ MUTATIONS = (
              "the Predictor's crop of an MPII person is not the evaluation's crop"),
     Mutation("predictor_crop_pixels", "predictor", "msposejax/inference/predictor.py",
              "geometry.apply_affine(inv, coords[i])", "(coords[i] + 0 * inv[0, 0])",
-             ("tests/inference/test_predictor.py",),
+             ("tests/inference/test_predictor_by_hand.py",),
              "the Predictor returns crop pixels as image pixels"),
 )
 

@@ -3,8 +3,8 @@
 argv: OUT_JSON NUM_PROCESSES PROCESS_ID PORT; the test sets this process's devices and XLA
 flags in its environment (tests/training/conftest.cli_env).
 Each process feeds its slice of the same deterministic global batches, assembled with
-jax.make_array_from_process_local_data; process 0 writes the losses, parameter sums (JSON) and the parameters before and after
-(OUT_JSON.npz).
+jax.make_array_from_process_local_data; process 0 writes the losses, parameter sums (JSON)
+and the parameters before and after (OUT_JSON.npz).
 """
 
 import json

@@ -77,8 +77,9 @@ def oracle_results(config, who, shift=lambda person: np.zeros(2)):
       oracle.learn(batch["image"][b], crop_xy, batch["visible"][b])
   mesh = sharding.make_mesh(config, jax.devices()[:1])
   predict = make_predict_step(oracle, config)
-  return evaluator.predict_split(predict, {}, config, mesh,
-                                 pipeline.eval_loader(config, source=source), len(source)), people, np.array(zooms)
+  results = evaluator.predict_split(predict, {}, config, mesh,
+                                    pipeline.eval_loader(config, source=source), len(source))
+  return results, people, np.array(zooms)
 
 
 def headline(report, skel, t):

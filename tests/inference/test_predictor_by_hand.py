@@ -1,11 +1,13 @@
-"""Flip test is equivariant under mirroring: the flip test of a mirrored person is the mirrored
-flip test of the person with left and right swapped (docs/method.md §5). Checked on a real
-MPII photo with the trained tiny model, on the heatmaps and on the Predictor's keypoints.
+"""The Predictor against references by hand, with the trained tiny model on a real MPII photo.
 
-Why it holds: with F the mirror-and-swap of heatmaps and f the network, flip test is
-ft(x) = ½(f(x) + F f(mirror x)), so ft(mirror x) = ½(f(mirror x) + F f(x)) = F ft(x) exactly,
-whatever the network. Without the swap (or with a pixel shift) it fails on any network whose
-left and right channels differ, as a trained one's do.
+Flip test is equivariant under mirroring: the flip test of a mirrored person is the mirrored
+flip test of the person with left and right swapped (docs/method.md §5), on the heatmaps and
+on the Predictor's keypoints. With F the mirror-and-swap of heatmaps and f the network, flip
+test is ft(x) = ½(f(x) + F f(mirror x)), so ft(mirror x) = ½(f(mirror x) + F f(x)) = F ft(x)
+exactly, whatever the network; without the swap (or with a pixel shift) it fails on any
+network whose left and right channels differ, as a trained one's do.
+
+Keypoints in image pixels are the crop's keypoints mapped back by the crop rule by hand.
 """
 
 import jax
@@ -59,3 +61,19 @@ def test_predictor_keypoints_of_the_mirrored_crop_are_the_mirrored_keypoints(pre
   np.testing.assert_allclose(coords[1], by_hand, atol=1e-3)
   # Left and right keypoints differ by pixels, not noise: a missing swap would show.
   assert np.abs(coords[0] - coords[0][perm]).max() > 1.0
+
+
+def test_predictor_keypoints_are_the_crops_mapped_back_by_the_crop_rule(predictor_and_crop):
+  """Image pixels by hand: a box (x1, y1, x2, y2) is a square crop of side 1.25 × its longer
+  side around its centre, resampled to n px with edges at −½ and n − ½ (docs/method.md §1), so
+  crop x maps to c − side/2 + (x + ½)·side/n."""
+  pred, _ = predictor_and_crop
+  image = decode_image((SAMPLE / PHOTO).read_bytes())
+  box = (700.0, 60.0, 1200.0, 760.0)
+  crop, _ = pred.crop(image, box)
+  n = crop.shape[0]
+  coords, _ = pred.predict_crops(crop[None])
+  centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+  side = 1.25 * max(box[2] - box[0], box[3] - box[1])
+  by_hand = centre - side / 2 + (coords[0] + 0.5) * side / n
+  np.testing.assert_allclose(pred(image, box)["keypoints"], by_hand, atol=1e-3)
