@@ -3,6 +3,11 @@ onnxruntime and the PyTorch reference network (eager, inference mode), in one ru
 
   python bench/predictor_throughput.py --configs quickstart,hourglass8 --batches 1,32
 
+At batch 1 the JAX predictor and onnxruntime (1 and 2 intra-op threads) are timed
+interleaved: --rounds rounds, each one call of every runtime in a rotating order, so that the
+load of a shared machine falls on all of them alike; the medians and the median per-round
+ratio are reported.
+
 Each runtime does the same work on uint8 person crops (B, n, n, 3): normalise, network on
 the crops and their mirrors, un-mirror and average, decode to keypoints (argmax + ¼-px
 shift; the decode of the config for JAX and ONNX). The PyTorch reference is princeton-vl's
@@ -30,17 +35,30 @@ from absl import app, flags
 from msposejax import skeleton
 from msposejax.config_files import load_config
 from msposejax.inference.predictor import Predictor
+from msposejax.input_size import input_hw
 from msposejax.models import pose_net_from_config
 from msposejax.state.variables import init_variables
 
 _CONFIGS = flags.DEFINE_list("configs", ["quickstart", "hourglass8"], "configs/NAME.py")
 _BATCHES = flags.DEFINE_list("batches", ["1", "32"], "crops per call")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "timed calls at batch 1 (batch > 1: 2)")
+_ROUNDS = flags.DEFINE_integer("rounds", 15, "interleaved rounds of JAX vs onnxruntime, batch 1")
 _RUNTIMES = flags.DEFINE_list("runtimes", ["jax", "plain", "onnx", "torch", "predict"],
                               "which to measure; plain: JAX with model.mss = msr = False, the "
                               "network the PyTorch reference has")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _cpu_model() -> str:
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
 
 
 def _median_s(fn, repeats: int) -> float:
@@ -51,6 +69,20 @@ def _median_s(fn, repeats: int) -> float:
     fn()
     times.append(time.perf_counter() - t0)
   return float(np.median(times))
+
+
+def _interleaved(fns: dict, rounds: int) -> dict[str, list[float]]:
+  """{name: call seconds per round}: each round calls every fn once, the order rotating."""
+  for fn in fns.values():
+    fn()
+  names = list(fns)
+  times = {name: [] for name in names}
+  for r in range(rounds):
+    for name in names[r % len(names):] + names[:r % len(names)]:
+      t0 = time.perf_counter()
+      fns[name]()
+      times[name].append(time.perf_counter() - t0)
+  return times
 
 
 def _say(**row) -> None:
@@ -93,7 +125,8 @@ def _torch_predict(config):
 def main(argv):
   del argv
   rng = np.random.default_rng(0)
-  common = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+  common = {"machine": _cpu_model(), "cores": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d")}
   for name in _CONFIGS.value:
     config = load_config(os.path.join(REPO, "configs", f"{name}.py"))
     n = config.input_size
@@ -101,7 +134,7 @@ def main(argv):
     variables = init_variables(model, n, seed=0)
     predictor = Predictor(config, variables, flip_test=True)
     batches = [int(x) for x in _BATCHES.value]
-    crops = {b: rng.integers(0, 256, (b, n, n, 3), dtype=np.uint8) for b in batches}
+    crops = {b: rng.integers(0, 256, (b, *input_hw(config), 3), dtype=np.uint8) for b in batches}
     reps = lambda b: _REPEATS.value if b == 1 else 2
     if "jax" in _RUNTIMES.value:
       for b in batches:
@@ -133,20 +166,32 @@ def main(argv):
       _say(config=name, runtime="onnx export (convert + check)",
            seconds=round(time.perf_counter() - t0, 1), megabytes=round(len(model_bytes) / 1e6, 1),
            **common)
-      best = None
+      sessions = {}
       for threads in (1, 2):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
-        session = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
-        s1 = _median_s(lambda: session.run(None, {"images": crops[1]}), _REPEATS.value)
-        _say(config=name, runtime=f"onnxruntime {ort.__version__}, {threads} threads", batch=1,
-             images_per_s=round(1 / s1, 2), call_s=round(s1, 4), **common)
-        if best is None or s1 < best[0]:
-          best = (s1, threads, session)
+        sessions[threads] = ort.InferenceSession(model_bytes, opts,
+                                                 providers=["CPUExecutionProvider"])
+      fns = {"jax (jit)": lambda: predictor.predict_crops(crops[1])}
+      for threads, session in sessions.items():
+        fns[f"onnxruntime {ort.__version__}, {threads} threads"] = (
+            lambda session=session: session.run(None, {"images": crops[1]}))
+      times = _interleaved(fns, _ROUNDS.value)
+      jax_times = np.asarray(times["jax (jit)"])
+      for runtime, ts in times.items():
+        s1 = float(np.median(ts))
+        row = dict(config=name, runtime=runtime, batch=1, images_per_s=round(1 / s1, 2),
+                   call_s=round(s1, 4), interleaved_rounds=_ROUNDS.value, **common)
+        if runtime != "jax (jit)":   # > 1: onnxruntime is faster, round by round
+          row["median_speedup_vs_jax"] = round(float(np.median(jax_times / np.asarray(ts))), 3)
+        _say(**row)
+      best_threads = min(sessions, key=lambda t: np.median(
+          times[f"onnxruntime {ort.__version__}, {t} threads"]))
       for b in batches:
         if b != 1:
-          s = _median_s(lambda: best[2].run(None, {"images": crops[b]}), reps(b))
-          _say(config=name, runtime=f"onnxruntime {ort.__version__}, {best[1]} threads",
+          session = sessions[best_threads]
+          s = _median_s(lambda: session.run(None, {"images": crops[b]}), reps(b))
+          _say(config=name, runtime=f"onnxruntime {ort.__version__}, {best_threads} threads",
                batch=b, images_per_s=round(b / s, 2), call_s=round(s, 4), **common)
     if "torch" in _RUNTIMES.value:
       torch, build = _torch_predict(config)

@@ -28,16 +28,15 @@ from msposejax.state.variables import init_variables  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 
 SAMPLE = REPO / "tests" / "fixtures" / "mpii_sample"
-# No jax2onnx release (0.12.5 … 0.17.1, checked 2026-12-02) converts JAX 0.12 programs: it
-# reaches jax._src.core.ClosedJaxpr, which JAX 0.12 removed. There the export must be a clear
-# error (tested below); the parity tests need an older JAX.
-JAX_WITHOUT_CONVERTER = tuple(int(p) for p in jax.__version__.split(".")[:2]) >= (0, 12)
-needs_converter = pytest.mark.skipif(JAX_WITHOUT_CONVERTER, reason=f"jax2onnx cannot convert "
-                                     f"JAX {jax.__version__} programs yet")
+# jax2onnx 0.12.5 (the export extra) reads JAX 0.10 programs only; newer JAX is a clear error
+# up front (onnx_export.converter_problem, tested below); the parity tests need JAX 0.10.
+CONVERTER_PROBLEM = onnx_export.converter_problem()
+needs_converter = pytest.mark.skipif(CONVERTER_PROBLEM is not None,
+                                     reason=str(CONVERTER_PROBLEM))
 
 
 def _crops(predictor):
-  """Crops of real MPII photos as Predictor makes them: (5, n, n, 3) uint8."""
+  """Crops of real MPII photos as Predictor makes them: (5, H, W, 3) uint8."""
   photos = [decode_image(p.read_bytes()) for p in sorted(SAMPLE.glob("*.jpg"))]
   return np.stack([predictor.crop(photo)[0] for photo in photos])
 
@@ -112,24 +111,95 @@ def _deploy_doc_snippet_runs(tmp_path, predictor):
 
 
 @needs_converter
-def test_a_model_onnxruntime_cannot_run_is_a_clear_error(tmp_path):
+def test_a_model_the_export_cannot_take_is_a_clear_error(tmp_path):
   config = load_config(REPO / "configs" / "tiny.py")
-  with config.unlocked():   # bfloat16 compute: onnxruntime's CPU convolutions take no bf16
+  # bfloat16 compute: the converter's max pool and onnxruntime's CPU convolutions take none.
+  with config.unlocked():
     config.model.update(dtype="bfloat16", num_stacks=1, depth=1, features=16, mss=False,
                         msr=False)
     config.input_size = 32
   _weights_only_checkpoint(config, tmp_path / "ckpt")
   predictor = Predictor.from_checkpoint(tmp_path / "ckpt")
-  with pytest.raises(onnx_export.OnnxExportError, match="onnxruntime .* cannot run .*bfloat16"):
+  with pytest.raises(onnx_export.OnnxExportError, match="cannot (convert|run) .*bfloat16"):
     onnx_export.export_onnx(predictor, tmp_path / "exported")
   assert not (tmp_path / "exported").exists()
 
 
-@pytest.mark.skipif(not JAX_WITHOUT_CONVERTER, reason="jax2onnx converts this JAX")
+@pytest.mark.skipif(CONVERTER_PROBLEM is None, reason="jax2onnx converts this JAX")
 def test_a_jax_the_converter_cannot_read_is_a_clear_error(tmp_path):
   config = load_config(REPO / "configs" / "tiny.py")
   _weights_only_checkpoint(config, tmp_path / "ckpt")
   predictor = Predictor.from_checkpoint(tmp_path / "ckpt")
-  with pytest.raises(onnx_export.OnnxExportError, match="cannot convert .*StableHLO export"):
+  with pytest.raises(onnx_export.OnnxExportError,
+                     match=f"cannot convert JAX {jax.__version__} programs .*stablehlo"):
     onnx_export.export_onnx(predictor, tmp_path / "exported")
   assert not (tmp_path / "exported").exists()
+
+
+@pytest.mark.parametrize("jax_version,converter,problem", [
+    ("0.10.2", "0.12.5", None),
+    ("0.11.2", "0.12.5", "jax2onnx 0.12.5 cannot convert JAX 0.11.2 programs (jax2onnx >= "
+                         "0.17.0 reads them but requires orbax-checkpoint < 0.11.37)"),
+    ("0.11.2", "0.16.1", "jax2onnx 0.16.1 cannot convert JAX 0.11.2 programs"),
+    ("0.11.2", "0.17.0", None),
+    ("0.12.1", "0.17.1", "jax2onnx 0.17.1 cannot convert JAX 0.12.1 programs (no jax2onnx "
+                         "release reads them yet)"),
+])
+def test_the_versions_limit_is_one_line_naming_both(monkeypatch, jax_version, converter,
+                                                    problem):
+  # The table of onnx_export (measured on Python 3.12: JAX 0.11.2 with jax2onnx 0.12.5 …
+  # 0.16.1 fails inside the converter, with 0.17.0 and 0.17.1 converts and checks; JAX 0.12.1
+  # with 0.17.1 fails), applied to the version pairs.
+  monkeypatch.setattr(jax, "__version__", jax_version)
+  real_version = onnx_export.package_metadata.version
+  monkeypatch.setattr(onnx_export.package_metadata, "version",
+                      lambda name: converter if name == "jax2onnx" else real_version(name))
+  got = onnx_export.converter_problem()
+  if problem is None:
+    assert got is None
+  else:
+    assert got.startswith(problem) and got.endswith("or use --format stablehlo")
+    assert "\n" not in got
+
+
+@needs_converter
+def test_non_square_export_is_the_folded_nchw_network(tmp_path):
+  """A 64×48 model: onnxruntime gives the predictor's keypoints, and the graph is what makes
+  it fast: every convolution an NCHW Conv (BatchNorm folded: one Conv per kernel, one per
+  Residual's pre-activation BN, one for the flip test's joint swap), no Einsum, no Transpose
+  next to a Conv, 2-D MaxPool and nearest Resize."""
+  onnx = pytest.importorskip("onnx")
+  config = load_config(REPO / "configs" / "tiny.py")
+  with config.ignore_type():
+    config.input_size = (64, 48)
+  with config.unlocked():
+    config.model.update(num_stacks=1, features=16, stem_features=(8, 16))
+  _weights_only_checkpoint(config, tmp_path / "ckpt")
+  predictor = Predictor.from_checkpoint(tmp_path / "ckpt")
+  onnx_export.export_onnx(predictor, tmp_path / "exported")
+  session = ort.InferenceSession(str(tmp_path / "exported" / "model.onnx"),
+                                 providers=["CPUExecutionProvider"])
+  crops = np.random.default_rng(0).integers(0, 256, (3, 64, 48, 3), dtype=np.uint8)
+  keypoints, scores = session.run(["keypoints", "scores"], {"images": crops})
+  want_keypoints, want_scores = predictor.predict_crops(crops)
+  assert keypoints.shape == (3, 16, 2)
+  np.testing.assert_allclose(scores, want_scores, atol=1e-4 * max(1, np.abs(want_scores).max()))
+  np.testing.assert_allclose(keypoints, want_keypoints, atol=1e-3)
+  graph = onnx.load(str(tmp_path / "exported" / "model.onnx")).graph
+  ops = [n.op_type for n in graph.node]
+  leaves = jax.tree_util.tree_leaves_with_path(predictor.variables["params"])
+  kernels = sum(1 for path, _ in leaves if path[-1].key == "kernel")
+  pre_activation_bns = sum(1 for path, _ in leaves if path[-2].key == "bn1"
+                           and path[-1].key == "scale")
+  assert ops.count("Conv") == kernels + pre_activation_bns + 1
+  assert "Einsum" not in ops and "BatchNormalization" not in ops
+  m = config.model   # a pool and an upsampling per hourglass level; one pool in the stem
+  hourglasses = m.num_stacks + int(m.msr)
+  assert ops.count("MaxPool") == 1 + m.depth * hourglasses
+  assert ops.count("Resize") == m.depth * hourglasses and "ConvTranspose" not in ops
+  producer = {o: n.op_type for n in graph.node for o in n.output}
+  for node in graph.node:
+    if node.op_type == "Conv":
+      assert producer.get(node.input[0]) != "Transpose"
+    if node.op_type == "Transpose":
+      assert producer.get(node.input[0]) != "Conv"
