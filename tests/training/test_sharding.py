@@ -58,7 +58,7 @@ def test_mesh_of_eight_matches_one_device(tfds_dir, one_device, fsdp):
   # BatchNorm statistics over the global batch: what one device computes. After three steps
   # they average batch statistics of slightly different parameters (the sign flips that
   # `assert_params_match` allows): within 10⁻⁴ of each array's scale (measured: 1.4·10⁻⁵);
-  # statistics of one device's 1 example instead of the batch's 8 are off by ~10⁻¹.
+  # a statistic of one device's example instead of the batch's eight is another number.
   jax.tree.map(lambda a, b: np.testing.assert_allclose(
       a, b, rtol=1e-3, atol=1e-4 * np.abs(a).max()), b1, b8)
 
