@@ -17,12 +17,14 @@ import pytest
 
 from msposejax.evaluation import coco_eval
 from tests.conftest import REPO, built_once
-from tests.training.conftest import CLI_TRAININGS, cli_env
+from tests.training.conftest import cli_env
 
 SAMPLE = REPO.parent / "shared" / "data" / "coco_sample"
 ANNOTATIONS = SAMPLE / "person_keypoints_train2017.json"
 HOLDOUT = 5  # configs/coco_cpu.py: images whose id is a multiple of 5 are the validation split
-pytestmark = [CLI_TRAININGS, pytest.mark.skipif(
+# A group of its own: its programs (17 joints, 128×96) share nothing with the other CLI
+# trainings, so it runs beside them rather than after them.
+pytestmark = [pytest.mark.xdist_group("coco_training"), pytest.mark.skipif(
     not ANNOTATIONS.is_file(), reason=f"COCO sample not found at {SAMPLE}")]
 
 
