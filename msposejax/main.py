@@ -103,6 +103,19 @@ def _check_command(command: tuple[str, ...]) -> None:
     _usage_error(f"{commands.name(command)} needs --config FILE, e.g. {spec.example}")
 
 
+# Library warnings that say nothing a user can act on, printed by every predict, eval and
+# export: orbax opening a checkpoint read-only (4 lines), and the ONNX serialiser skipping
+# the types of constant shapes (~35 lines per export, #27 item 13).
+_LIBRARY_NOTES = ("CheckpointManagerOptions.read_only=True", "Given directory is read only",
+                  "The value type for shape")
+
+
+class _DropLibraryNotes(logging.Filter):
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR or not record.getMessage().startswith(_LIBRARY_NOTES)
+
+
 def main(argv: list[str]) -> None:
   command = tuple(argv[1:])
   if command not in commands.COMMANDS:
@@ -114,6 +127,7 @@ def main(argv: list[str]) -> None:
   # could not start), nor in commands without a workdir (newer orbax releases, e.g. the
   # Python 3.12 stack's, log every restore at INFO through absl's handler).
   absl_logging.get_absl_handler().setLevel(logging.WARNING)
+  absl_logging.get_absl_handler().addFilter(_DropLibraryNotes())
   if command == ("score",):
     from msposejax import score_command
     sys.exit(score_command.run(_PREDICTIONS.value, _GROUND_TRUTH.value, _JSON.value))

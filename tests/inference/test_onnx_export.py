@@ -69,6 +69,8 @@ def test_quickstart_checkpoint_exports_through_the_cli(tmp_path):
                          str(tmp_path / "ckpt"), "--format", "onnx", "--out", str(out)],
                         capture_output=True, text=True, cwd=REPO)
   assert proc.returncode == 0, proc.stderr[-3000:]
+  # Quiet on success: the result, not orbax's read-only notes or the serialiser's ~35 lines.
+  assert proc.stdout.strip() == f"wrote {out}" and proc.stderr.strip() == "", proc.stderr
   meta = json.loads((out / "metadata.json").read_text())
   assert meta["format"] == "onnx" and meta["input_size"] == 128 and meta["step"] == 7
   assert meta["check_on_export"]["max_score_diff"] <= 1e-4
