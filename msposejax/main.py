@@ -105,7 +105,7 @@ def _check_command(command: tuple[str, ...]) -> None:
 
 # Library warnings that say nothing a user can act on, printed by every predict, eval and
 # export: orbax opening a checkpoint read-only (4 lines), and the ONNX serialiser skipping
-# the types of constant shapes (~35 lines per export, #27 item 13).
+# the types of constant shapes (32 lines for the COCO CPU model, #27 item 13).
 _LIBRARY_NOTES = ("CheckpointManagerOptions.read_only=True", "Given directory is read only",
                   "The value type for shape")
 
