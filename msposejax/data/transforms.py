@@ -153,7 +153,16 @@ def _name(record: dict) -> str:
   return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
 
 
-class TrainTransform(grain.RandomMapTransform):
+class _GuardedInWorkers:
+  """A transform that guards the grain worker it is unpickled in (`worker_guard`), as the
+  worker starts: a worker whose trainer dies before its first example exits too."""
+
+  def __setstate__(self, state: dict) -> None:
+    self.__dict__.update(state)
+    worker_guard.guard_worker()
+
+
+class TrainTransform(_GuardedInWorkers, grain.RandomMapTransform):
   """grain wrapper of `train_example`; grain seeds `rng` per record, so order and
   augmentation are reproducible and resumable."""
 
@@ -169,7 +178,7 @@ class TrainTransform(grain.RandomMapTransform):
       return self._spec.codec.empty_example()
 
 
-class EvalTransform(grain.MapTransform):
+class EvalTransform(_GuardedInWorkers, grain.MapTransform):
   """grain wrapper of `eval_example` (invalid records become `valid=False` padding)."""
 
   def __init__(self, config: ml_collections.ConfigDict):

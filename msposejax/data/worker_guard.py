@@ -3,7 +3,8 @@ is the trainer's to handle, and exit when the trainer dies (even by SIGKILL).
 
 A terminal's Ctrl-C sends SIGINT to the whole process group: without this, the workers die
 with KeyboardInterrupt and take the trainer down before it can save. grain offers no hook
-for its DataLoader's workers, so the transforms call `guard_worker()` on their first example.
+for its DataLoader's workers, so the transforms call `guard_worker()` when a worker unpickles
+them as it starts (and again, at no cost, on each example).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def guard_worker() -> None:
   if multiprocessing.parent_process() is None or pid == _main_pid:
     return  # not a worker: the CLI, a test, or the trainer with worker_count=0
   _ignore_sigint()
-  threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+  # The parent that spawned us, not os.getppid(): a worker whose trainer died while it was
+  # still starting has been re-parented already, and must exit at once.
+  parent = multiprocessing.parent_process().pid
+  threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True,
                    name="exit-with-parent").start()
 
 
