@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import flax.traverse_util
@@ -238,7 +239,15 @@ def describe_damage(step_dir: epath.Path, error: BaseException) -> str | None:
         json.loads(path.read_text())
       except (ValueError, UnicodeDecodeError):
         return f"{path.relative_to(step_dir)} is not valid JSON"
+  state = step_dir / "state"
+  for name in ("_METADATA", "manifest.ocdbt"):  # without them orbax reads an empty tree
+    if not (state / name).exists():
+      return f"state/{name} is missing"
   errors = list(_chain(error))
+  for e in errors:  # a file named by its path in an error, and gone (data/process_0-of-1.json)
+    for named in re.findall(re.escape(str(step_dir)) + r"/[^\s'\",:]+", str(e)):
+      if not epath.Path(named.rstrip(".")).exists():
+        return f"{epath.Path(named.rstrip('.')).relative_to(step_dir)} is missing"
   for path in files:  # a file named by its path in an error
     if any(str(path) in str(e) for e in errors):
       return f"{path.relative_to(step_dir)} is unreadable"

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from msposejax.data import pipeline
 from msposejax.inference.predictor import Predictor
 from msposejax.state import checkpointing
 from msposejax.training import loop
@@ -88,11 +89,17 @@ def _damage(step_dir, kind):
   if kind == "bad config JSON":
     (step_dir / "config" / "metadata").write_text("{not json")
     return "config/metadata is not valid JSON"
+  if kind == "missing state index":
+    # orbax then reads an empty tree: "pytree structure error ... TrainState ... dict".
+    (step_dir / "state" / "_METADATA").unlink()
+    (step_dir / "state" / "manifest.ocdbt").unlink()
+    return "state/_METADATA is missing"
   shutil.rmtree(step_dir / "state")
   return "state/ is missing"
 
 
-KINDS = ["truncated data", "empty metadata", "bad config JSON", "missing state"]
+KINDS = ["truncated data", "empty metadata", "bad config JSON", "missing state index",
+         "missing state"]
 
 
 @SMALL_TRAININGS
@@ -151,3 +158,23 @@ def test_a_refused_resume_names_the_setting_that_changed(run4, field, value, nee
   with pytest.raises(ValueError, match="other training settings") as e:
     loop.train(cfg, src)
   assert needle in str(e.value)
+
+
+@SMALL_TRAININGS
+def test_a_missing_data_iterator_file_is_damage_not_a_crash(run4, tmp_path):
+  """Resuming reads data/process_0-of-1.json; without it the step is damaged (moved aside,
+  the step before tried), not an rc-1 `File ... does not exist`."""
+  src, cfg = run4
+  workdir = tmp_path / "w"
+  shutil.copytree(src, workdir)
+  (workdir / "checkpoints" / "4" / "data" / "process_0-of-1.json").unlink()
+  trainer = loop.Trainer(cfg, workdir)
+  iterator = iter(pipeline.train_loader(cfg))
+  try:
+    with checkpointing.manager(workdir, read_only=True) as mngr:
+      with pytest.raises(checkpointing.DamagedCheckpointError,
+                         match="step 4 .* data/process_0-of-1.json is missing"):
+        checkpointing.restore_checked(mngr, 4, trainer.abstract_state, iterator)
+      checkpointing.restore_checked(mngr, 2, trainer.abstract_state, iterator)  # intact
+  finally:
+    pipeline.close(iterator)
