@@ -117,9 +117,10 @@ class Predictor:
       model = pose_net_from_config(config.model)
       device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
       abstract = abstract_variables(model, config.input_size, device)
-    except (AttributeError, KeyError) as e:
+    except (AttributeError, KeyError, ValueError) as e:
+      reason = " ".join(str(e.args[0] if e.args else e).strip("'\"").split())
       raise ValueError(f"checkpoint {workdir} step {step} has a config this msposejax cannot "
-                       f"build a model from (missing {e}); it was written by another version")
+                       f"build a model from: {reason}") from None
     try:  # the weights only: no optimizer state is read, whatever the checkpoint holds
       variables = checkpointing.restore_variables(mngr, step, abstract)
     except checkpointing.DamagedCheckpointError:

@@ -96,8 +96,22 @@ class PoseNet(nn.Module):
     return {"stacks": tuple(stacks), "final": final}
 
 
+# `config.model`'s fields; msr_residual may be absent (checkpoints saved before it existed).
+MODEL_FIELDS = ("num_stacks", "features", "depth", "num_joints", "mss", "msr", "msr_upsample",
+                "msr_residual", "stem_features", "remat", "dtype")
+
+
 def pose_net_from_config(model_config: ml_collections.ConfigDict) -> PoseNet:
-  """Builds PoseNet from `config.model`, with a clear error on an unknown dtype."""
+  """Builds PoseNet from `config.model`, with a clear error on an unknown dtype, an unknown
+  field or a missing one (a config file's typo is caught when it loads; a checkpoint's saved
+  config, edited or written by another version, only here)."""
+  unknown = sorted(set(model_config.keys()) - set(MODEL_FIELDS))
+  missing = [f for f in MODEL_FIELDS if f not in model_config and f != "msr_residual"]
+  if unknown or missing:
+    raise ValueError("config.model " + "; ".join(text for text in (
+        unknown and f"has unknown fields {unknown}",
+        missing and f"lacks the fields {missing}") if text)
+        + f" (its fields: {', '.join(MODEL_FIELDS)})")
   if model_config.dtype not in DTYPES:
     raise ValueError(f"config.model.dtype={model_config.dtype!r} is not one of {sorted(DTYPES)}")
   return PoseNet(num_stacks=model_config.num_stacks, features=model_config.features,

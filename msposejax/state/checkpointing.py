@@ -205,10 +205,35 @@ def restore_variables(mngr: ocp.CheckpointManager, step: int, abstract: dict[str
   args = ocp.args.PyTreeRestore(item=abstract, partial_restore=True,
                                 restore_args=ocp.checkpoint_utils.construct_restore_args(abstract))
   try:
-    return mngr.restore(step, args=ocp.args.Composite(state=args))["state"]
+    restored = mngr.restore(step, args=ocp.args.Composite(state=args))["state"]
   except Exception as e:  # pylint: disable=broad-except  (orbax, tensorstore, OS, JSON errors)
     _raise_if_damaged(mngr, step, e)
     raise
+  _check_same_arrays(mngr, step, abstract)
+  return restored
+
+
+def _check_same_arrays(mngr: ocp.CheckpointManager, step: int, abstract: dict[str, Any]
+                       ) -> None:
+  """A partial restore drops arrays the model lacks without a word: the step's arrays and
+  the model's must be the same set (a config edited to `msr=false` beside MSR-net's arrays
+  changed the keypoints silently)."""
+  try:
+    tree = ocp.StandardCheckpointHandler().metadata(mngr.directory / str(step) / "state")
+  except Exception:  # pylint: disable=broad-except  (the restore above read it)
+    return
+  tree = getattr(tree, "tree", tree)
+  names = lambda t: {"/".join(map(str, k)) for part in ("params", "batch_stats")
+                     for k in flax.traverse_util.flatten_dict({part: t.get(part, {})})}
+  saved, wanted = names(tree), names(abstract)
+  extra, missing = sorted(saved - wanted), sorted(wanted - saved)
+  if extra or missing:
+    first = lambda v: f"{', '.join(v[:2])}{', …' if len(v) > 2 else ''}"
+    what = "; ".join(text for text in (
+        extra and f"step {step} holds {len(extra)} arrays the model has not ({first(extra)})",
+        missing and f"step {step} lacks {len(missing)} arrays of the model "
+                    f"({first(missing)})") if text)
+    raise ValueError(what)
 
 
 class DamagedCheckpointError(ValueError):
