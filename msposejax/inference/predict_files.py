@@ -17,6 +17,7 @@ from PIL import Image
 
 from msposejax.data.features import decode_image
 from msposejax.draw import draw_skeleton
+from msposejax.inference import topdown
 from msposejax.inference.predictor import Predictor, person_box
 
 _log = logging.getLogger(__name__)
@@ -109,9 +110,8 @@ def detection_boxes(path: str, images: Sequence[pathlib.Path], min_score: float
     detections' image id of each matched photo {image name: id}, counts of dropped boxes
     (`topdown.read_detections`), plus "unmatched": boxes of no given photo).
   """
-  from msposejax.inference import topdown
   entries = topdown.read_json(path, "detections file")
-  boxes, dropped = topdown.read_detections(path, None, min_score)
+  boxes, dropped = topdown.read_detections(path, None, min_score, entries=entries)
   names_by_id = {image_id_of(p): p.name for p in images if image_id_of(p) is not None}
   # A "file_name" in the entries (not COCO's, but common) names the photo directly.
   by_file = {int(e["image_id"]): str(e["file_name"]) for e in entries
@@ -182,8 +182,7 @@ def _predict_files(predictor: Predictor, inputs: Sequence[str], out_dir: pathlib
     boxes = load_boxes(boxes_path)
     default_people = [None]
   h, w = predictor.input_hw
-  coco_people: dict[str, list] = {k: [] for k in ("image_id", "keypoints", "scores",
-                                                  "box_score", "area")}
+  coco_people: dict[str, list] = {k: [] for k in topdown.PEOPLE_FIELDS}
   for path in paths:
     try:
       image = decode_image(path.read_bytes())
@@ -199,7 +198,7 @@ def _predict_files(predictor: Predictor, inputs: Sequence[str], out_dir: pathlib
                              center_shift=predictor.config.data.center_shift, aspect_wh=w / h)
         person_boxes.append(box)
         person_scores.append(box_score)
-        areas.append(side * side * w / h)
+        areas.append(topdown.crop_area(side, (h, w)))
       except ValueError as e:
         result["skipped_boxes"].append({"image": path.name, "box": box, "reason": str(e)})
         _log.warning("skipping a box of %s: %s", path, e)
@@ -244,12 +243,7 @@ def _write_coco_results(people: dict[str, list], predictor: Predictor, path: pat
                         ) -> None:
   """COCO's results format of the people of photos with a COCO image id (evaluation's
   rescoring and OKS-NMS, with the checkpoint's `topdown` settings)."""
-  from msposejax.inference import topdown
-  k = predictor.skeleton.num_joints
-  arrays = {key: np.asarray(v, np.float64) for key, v in people.items()}
-  arrays["image_id"] = arrays["image_id"].astype(np.int64)
-  arrays["keypoints"] = arrays["keypoints"].reshape(-1, k, 2)
-  arrays["scores"] = arrays["scores"].reshape(-1, k)
+  arrays = topdown.people_arrays(people, predictor.skeleton.num_joints)
   settings = predictor.config.get("topdown")
   rows = topdown.results_rows(arrays, predictor.skeleton,
                               *((settings.keypoint_threshold, settings.oks_nms) if settings

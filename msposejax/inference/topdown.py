@@ -89,9 +89,28 @@ def ground_truth_boxes(annotations: dict[str, Any]) -> list[PersonBox]:
   return boxes
 
 
+PEOPLE_FIELDS = ("image_id", "keypoints", "scores", "box_score", "area")
+
+
+def crop_area(crop_height: float, input_hw: tuple[int, int]) -> float:
+  """The area of a person's padded crop box (height × height·W/H): OKS-NMS's instance size,
+  as HRNet's `np.prod(scale * 200)`."""
+  h, w = input_hw
+  return crop_height * crop_height * w / h
+
+
+def people_arrays(people: dict[str, list], num_joints: int) -> dict[str, np.ndarray]:
+  """Per-person lists of `PEOPLE_FIELDS` → arrays (N,), (N, K, 2), (N, K), (N,), (N,)."""
+  arrays = {key: np.asarray(people[key], np.float64) for key in PEOPLE_FIELDS}
+  arrays["image_id"] = arrays["image_id"].astype(np.int64)
+  arrays["keypoints"] = arrays["keypoints"].reshape(-1, num_joints, 2)
+  arrays["scores"] = arrays["scores"].reshape(-1, num_joints)
+  return arrays
+
+
 def read_detections(path: str | pathlib.Path, image_ids: Iterable[int] | None = None,
-                    min_score: float = 0.0, category_id: int = coco.PERSON_CATEGORY_ID
-                    ) -> tuple[list[PersonBox], dict[str, int]]:
+                    min_score: float = 0.0, category_id: int = coco.PERSON_CATEGORY_ID,
+                    entries: Any = None) -> tuple[list[PersonBox], dict[str, int]]:
   """Person boxes of a detections file in HRNet's format: a JSON list of
   {"image_id", "category_id", "bbox": [x, y, w, h], "score"}.
 
@@ -104,6 +123,7 @@ def read_detections(path: str | pathlib.Path, image_ids: Iterable[int] | None = 
       error, as in a results file of the wrong split.
     min_score: boxes scoring below it are dropped.
     category_id: the person category (`person_category`); an entry without one is a person.
+    entries: the file's content when the caller has read it already.
 
   Returns:
     (boxes, counts of what was dropped: "other_category", "below_min_score", "empty_box").
@@ -112,7 +132,8 @@ def read_detections(path: str | pathlib.Path, image_ids: Iterable[int] | None = 
     ValueError: a file that is not such a list, or an entry with a missing or non-finite
       field or an unknown image id: one line naming the entry.
   """
-  entries = read_json(path, "detections file")
+  if entries is None:
+    entries = read_json(path, "detections file")
   if not isinstance(entries, list):
     raise ValueError(f"detections file {path}: expected a list of {{image_id, category_id, "
                      f"bbox, score}}, got {type(entries).__name__}")
@@ -159,8 +180,7 @@ def predict_people(predictor: Predictor, boxes: list[PersonBox],
   for b in boxes:
     by_image[b.image_id].append(b)
   k = predictor.skeleton.num_joints
-  out: dict[str, list] = {key: [] for key in ("image_id", "keypoints", "scores", "box_score",
-                                              "area")}
+  out: dict[str, list] = {key: [] for key in PEOPLE_FIELDS}
   skipped: dict[str, Any] = {"images": {}, "boxes": 0}
   for image_id in sorted(by_image):
     path, people = images.get(image_id), by_image[image_id]
@@ -189,12 +209,8 @@ def predict_people(predictor: Predictor, boxes: list[PersonBox],
       out["keypoints"].append(result["keypoints"])
       out["scores"].append(result["scores"])
       out["box_score"].append(box.score)
-      out["area"].append(side * side * w / h)
-  arrays = {key: np.asarray(v, np.float64) for key, v in out.items()}
-  arrays["image_id"] = arrays["image_id"].astype(np.int64)
-  arrays["keypoints"] = arrays["keypoints"].reshape(-1, k, 2)
-  arrays["scores"] = arrays["scores"].reshape(-1, k)
-  return arrays, skipped
+      out["area"].append(crop_area(side, (h, w)))
+  return people_arrays(out, k), skipped
 
 
 def results_rows(people: dict[str, np.ndarray], skel: skeleton.Skeleton,
