@@ -235,22 +235,7 @@ def run_torch_cell(cell: dict, steps: int) -> dict:
   optimizer = torch.optim.RMSprop(net.parameters(), lr=config.optimizer.learning_rate,
                                   alpha=0.99, eps=1e-8)
   model = torch.compile(net) if cell["framework"] == "torch_compile" else net
-  batch = tt._batch(config, np.random.default_rng(0))  # pylint: disable=protected-access
-  n = config.input_size
-  images = torch.from_numpy(batch["image"]).to(device)
-  target = torch.from_numpy(batch["targets"][n // 4]).permute(0, 3, 1, 2).contiguous().to(device)
-
-  def step():
-    # NHWC in: the reference permutes to NCHW itself, a view that is channels-last already.
-    x = images.float() / 255.0
-    with torch.autocast(device, dtype=torch.bfloat16, enabled=channels_last):
-      preds = model(x)
-    loss = sum(((preds[:, s].float() - target) ** 2).mean() for s in range(preds.shape[1]))
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    if device == "cuda":
-      torch.cuda.synchronize()
+  step = tt.torch_train_step(model, optimizer, config, device, autocast=channels_last)
 
   if device == "cuda":
     torch.cuda.reset_peak_memory_stats()

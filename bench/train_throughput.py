@@ -110,6 +110,31 @@ def run_jax(cell: dict) -> dict:
   return out
 
 
+def torch_train_step(model, optimizer, config, device: str, autocast: bool):
+  """One PyTorch train step of the reference on a fixed batch of `config` (per-stack MSE on
+  the full-resolution targets), synchronised on CUDA; returns the step (→ its loss)."""
+  import torch
+  batch = _batch(config, np.random.default_rng(0))
+  n = config.input_size
+  images = torch.from_numpy(batch["image"]).to(device)
+  target = torch.from_numpy(batch["targets"][n // 4]).permute(0, 3, 1, 2).contiguous().to(device)
+
+  def step():
+    # NHWC in: the reference permutes to NCHW itself (a view that is channels-last already).
+    x = images.float() / 255.0
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
+      preds = model(x)
+    loss = sum(((preds[:, s].float() - target) ** 2).mean() for s in range(preds.shape[1]))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if device == "cuda":
+      torch.cuda.synchronize()
+    return float(loss)
+
+  return step
+
+
 def run_torch(cell: dict) -> dict:
   import torch
   from msposejax.interop import torch_reference
@@ -122,25 +147,8 @@ def run_torch(cell: dict) -> dict:
   compile_s = 0.0
   if cell["framework"] == "torch_compile":
     model = torch.compile(net)
-  rng = np.random.default_rng(0)
-  batch = _batch(config, rng)
-  n = config.input_size
-  images = torch.from_numpy(batch["image"]).to(device)
-  target = torch.from_numpy(batch["targets"][n // 4]).permute(0, 3, 1, 2).contiguous().to(device)
-  autocast = cell["framework"] == "torch_bf16"
-
-  def step():
-    x = images.float() / 255.0
-    with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
-      preds = model(x)
-    loss = sum(((preds[:, s].float() - target) ** 2).mean() for s in range(preds.shape[1]))
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    if device == "cuda":
-      torch.cuda.synchronize()
-    return float(loss)
-
+  step = torch_train_step(model, optimizer, config, device,
+                          autocast=cell["framework"] == "torch_bf16")
   t0 = time.perf_counter()
   step()  # warm-up; for torch.compile this is the compilation
   if cell["framework"] == "torch_compile":
