@@ -42,6 +42,31 @@ class _DropKnownNoise(logging.Filter):
     return message not in _KNOWN_NOISE and not message.startswith(_KNOWN_NOISE_PREFIXES)
 
 
+class _LogFileHandler(logging.StreamHandler):
+  """A stream handler into the log file that counts the records a full disk refused, instead
+  of printing a "--- Logging error ---" traceback for each of them on the console."""
+
+  def __init__(self, stream):
+    super().__init__(stream)
+    self.lost, self.reason = 0, None
+
+  def handleError(self, record: logging.LogRecord) -> None:
+    error = sys.exc_info()[1]
+    if not isinstance(error, OSError):
+      super().handleError(record)
+      return
+    self.lost += 1
+    self.reason = self.reason or (error.strerror or str(error)).lower()
+
+  def close_file(self) -> None:
+    try:
+      self.stream.close()  # flushes what is buffered: the disk may refuse it too
+    except OSError as e:
+      self.lost += 1
+      self.reason = self.reason or (e.strerror or str(e)).lower()
+    self.close()
+
+
 def _is_console(handler: logging.Handler) -> bool:
   stream = getattr(handler, "stream", None)
   return stream in (sys.stderr, sys.stdout) or type(handler).__name__ == "ABSLHandler"
@@ -58,7 +83,7 @@ def to_file(workdir: str | os.PathLike) -> Iterator[epath.Path]:
   path = epath.Path(workdir) / ("log.txt" if index == 0 else f"log.p{index}.txt")
   path.parent.mkdir(parents=True, exist_ok=True)
   root = logging.getLogger()
-  file_handler = logging.StreamHandler(path.open("a"))
+  file_handler = _LogFileHandler(path.open("a"))
   file_handler.setFormatter(logging.Formatter(_FORMAT))
   file_handler.setLevel(logging.INFO)
   console = [(h, h.level) for h in root.handlers if _is_console(h)]
@@ -75,12 +100,20 @@ def to_file(workdir: str | os.PathLike) -> Iterator[epath.Path]:
     handler.addFilter(noise)
   root.addHandler(file_handler)
   root.setLevel(min(previous_level, logging.INFO) if previous_level else logging.INFO)
+  failed = False
   try:
     yield path
+  except BaseException:
+    failed = True
+    raise
   finally:
     root.removeHandler(file_handler)
-    file_handler.close()
-    file_handler.stream.close()
+    file_handler.close_file()
+    # The error that ends a failed run says what went wrong (a full disk: the checkpoint that
+    # could not be saved); a run that went on without its log hears it once, at the end.
+    if file_handler.lost and not failed:
+      print(f"note: {file_handler.lost} library log records were not written to {path}: "
+            f"{file_handler.reason}", file=sys.stderr, flush=True)
     if extra is not None:
       root.removeHandler(extra)
     for handler, level in console:
