@@ -11,7 +11,7 @@ import ml_collections
 
 from msposejax.models.layers import Conv, Dtype, Residual, max_pool2
 from msposejax.models.msr_net import MSRNet
-from msposejax.models.mss_net import HourglassStack
+from msposejax.models.hourglass_stack import HourglassStack
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 

@@ -1,4 +1,4 @@
-"""One hourglass stack with multi-scale supervision heads (MSS-net, docs/method.md §2)."""
+"""One hourglass stack: Newell's head, plus the MSS-net heads (docs/method.md §2)."""
 
 from __future__ import annotations
 
