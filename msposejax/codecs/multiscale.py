@@ -31,13 +31,15 @@ class MultiScaleCodec:
       each time). Targets and the model's outputs are keyed by it.
     sigmas: the Gaussian σ (heatmap px) of each resolution (`targets.sigma_per_scale`).
     num_joints: K.
-    decode_method: `decode.method` ("argmax", "parabola", ...).
+    decode_method: `decode.method`, one of `codecs.decode.DECODE_METHODS`: "quarter" (the
+      argmax shifted ¼ px toward the higher neighbour; configs/default.py's choice, and the
+      default here) or "parabola" (sub-pixel vertex of a parabola through the log-values).
   """
   input_size: int | tuple[int, int]
   resolutions: tuple[int, ...]
   sigmas: tuple[float, ...]
   num_joints: int
-  decode_method: str = "parabola"
+  decode_method: str = "quarter"
 
   @classmethod
   def from_config(cls, config: Any) -> "MultiScaleCodec":

@@ -55,3 +55,19 @@ def test_each_scale_has_its_own_sigma_in_its_own_pixels(tiny_config):
     variance = (g.sum(axis=0) * x**2).sum() / g.sum()
     assert np.sqrt(variance) == pytest.approx(sigma, rel=0.05), r
 
+
+
+def test_decode_method_default_is_the_configs_and_the_docstring_names_only_real_methods():
+  """#26: the docstring listed an "argmax" method that does not exist and a default
+  ("parabola") that was not configs/default.py's ("quarter")."""
+  import dataclasses
+  import re
+
+  from msposejax.codecs.decode import DECODE_METHODS
+  from msposejax.config_files import load_config
+  from tests.conftest import REPO
+  default = load_config(REPO / "configs" / "default.py").decode.method
+  field = {f.name: f for f in dataclasses.fields(MultiScaleCodec)}["decode_method"]
+  assert field.default == default == "quarter"
+  doc = MultiScaleCodec.__doc__.split("decode_method:")[1]
+  assert set(re.findall(r'"(\w+)"', doc)) == set(DECODE_METHODS)
