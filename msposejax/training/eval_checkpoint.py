@@ -1,0 +1,64 @@
+"""`msposejax eval`: one checkpoint's PCKh, PCK or OKS AP on the eval split (IO: checkpoints,
+data, the workdir's eval_stepN.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax
+import ml_collections
+
+from msposejax import skeleton
+from msposejax.state import checkpointing
+from msposejax.training import log_file
+from msposejax.training.reports import say, table
+from msposejax.training.trainer import Trainer
+
+
+def evaluate_checkpoint(config: ml_collections.ConfigDict | None, workdir: str | os.PathLike,
+                        step: int | None = None) -> dict[str, Any]:
+  """Evaluates one step of a training workdir (default: the best, else the latest).
+
+  Args:
+    config: what to evaluate with (data, eval settings); None: the checkpoint's own saved
+      config. A given config must describe the checkpoint's model.
+    workdir: a training workdir or one step's directory (WORKDIR/checkpoints/STEP).
+    step: the step; None: the best (else latest), or the step directory's.
+
+  Returns:
+    The report (as final_metrics.json holds it) with "step"; also written to
+    WORKDIR/eval_stepN.json.
+  """
+  workdir, found = checkpointing.resolve(workdir)
+  step = found if step is None else step
+  with log_file.to_file(workdir):
+    trainer = Trainer(config, workdir) if config is not None else None  # a bad config: at once
+    with checkpointing.manager(workdir, read_only=True) as mngr:
+      saved = checkpointing.saved_config_checked(mngr, step)
+      if trainer is None:
+        config = _as_eval_config(saved)
+        trainer = Trainer(config, workdir)
+      else:
+        checkpointing.check_same_model(saved, config, str(workdir))
+      variables = checkpointing.restore_variables(mngr, step, trainer.abstract_variables())
+    skel = skeleton.from_config(config)
+    results = (workdir / f"eval_step{step}_coco_results.json"
+               if skel.metric == skeleton.OKS_AP else None)
+    report = trainer.evaluate(variables, results_path=results)
+    final = {k: v for k, v in report.items() if k != "crops"}
+    final["step"] = step
+    if jax.process_index() == 0:
+      say(table(final, skel))
+      (workdir / f"eval_step{step}.json").write_text(json.dumps(final, indent=1))
+  return final
+
+
+def _as_eval_config(saved: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A checkpoint's saved config, to evaluate with on this machine: its devices are not the
+  training's, so the parameters are replicated (config.mesh.fsdp=1) whatever it trained with."""
+  config = ml_collections.ConfigDict(saved.to_dict())
+  config.mesh.fsdp = 1
+  config.lock()
+  return config

@@ -1,0 +1,37 @@
+"""Ctrl-C and SIGTERM during a training: asked for between steps, acted on by the loop."""
+
+from __future__ import annotations
+
+import signal
+
+from msposejax.training.reports import say
+
+
+class StopRequest:
+  """SIGTERM (TPU preemption, `kill`) and Ctrl-C ask the loop to checkpoint and exit at the
+  end of the step; a second Ctrl-C aborts at once, without saving. A context manager: the
+  previous handlers come back on exit."""
+
+  def __init__(self):
+    self.requested: str | None = None  # what asked, once asked
+    self._previous = {}
+
+  def __enter__(self) -> "StopRequest":
+    try:
+      for signum in (signal.SIGTERM, signal.SIGINT):
+        self._previous[signum] = signal.signal(signum, self._handle)
+    except ValueError:  # not the main thread (an embedding application): no handlers
+      pass
+    return self
+
+  def __exit__(self, *exc) -> None:
+    for signum, handler in self._previous.items():
+      signal.signal(signum, handler)
+
+  def _handle(self, signum, frame):
+    if signum == signal.SIGINT:
+      if self.requested == "Ctrl-C":
+        raise KeyboardInterrupt
+      say("\nCtrl-C: saving a checkpoint after this step and stopping (Ctrl-C again aborts "
+          "without saving)")
+    self.requested = self.requested or ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")

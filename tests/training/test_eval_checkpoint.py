@@ -1,0 +1,20 @@
+"""`msposejax eval` without a config: the checkpoint's own saved config is used."""
+
+import json
+import shutil
+
+from msposejax.training.eval_checkpoint import evaluate_checkpoint
+from tests.training.conftest import SMALL_TRAININGS
+
+
+@SMALL_TRAININGS
+def test_eval_without_a_config_uses_the_checkpoints_own(tiny_run, tmp_path):
+  workdir = tmp_path / "w"
+  shutil.copytree(tiny_run[0], workdir)
+  final = json.loads((workdir / "final_metrics.json").read_text())  # the training's evaluation
+  report = evaluate_checkpoint(None, workdir, step=4)
+  assert report["step"] == 4
+  # The same crops (eval_num_examples=8 travels with the checkpoint) and weights as the final
+  # evaluation of the training that wrote step 4: the same PCKh.
+  assert report["pckh@0.5"]["mean"] == final["pckh@0.5"]["mean"]
+  assert json.loads((workdir / "eval_step4.json").read_text())["step"] == 4
