@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 
-import grain.multiprocessing as grain_multiprocessing
 import grain.python as grain
 import jax
 import ml_collections
@@ -21,6 +20,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
+from msposejax import library_internals
 from msposejax.data.transforms import EvalTransform, TrainTransform
 
 _log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def prepare(config: ml_collections.ConfigDict) -> None:
   try:
     b.download_and_prepare(**kwargs)
   except AssertionError as e:  # TFDS refuses a split whose examples were all skipped
-    if "No examples were yielded" not in str(e):
+    if not library_internals.is_empty_split_error(e):
       raise
     raise ValueError(f"{where}: {' '.join(str(e).split())} (its images are all missing, "
                      "corrupt or unlabelled: the log above counts them); nothing was "
@@ -174,26 +174,6 @@ def stream_seed(seed: int) -> int:
   return int(np.random.SeedSequence(int(seed)).generate_state(1, np.uint32)[0])
 
 
-class _StartAt:
-  """A sampler that begins `start` records into another (the stream a later stage continues).
-
-  Indices are global (over all processes), as grain's samplers count them.
-  """
-
-  def __init__(self, sampler: grain.IndexSampler, start: int):
-    self._sampler = sampler
-    self._start = int(start)
-
-  def __len__(self) -> int:
-    return len(self._sampler) - self._start
-
-  def __getitem__(self, index: int):
-    return self._sampler[index + self._start]
-
-  def __repr__(self) -> str:  # grain checks it on restore: a resumed run keeps its start
-    return f"StartAt(start={self._start}, {self._sampler!r})"
-
-
 def train_loader(config: ml_collections.ConfigDict, source=None,
                  start: int = 0) -> grain.DataLoader:
   """Endless, shuffled, augmented batches of config.batch_size / process_count per process.
@@ -212,7 +192,7 @@ def train_loader(config: ml_collections.ConfigDict, source=None,
   sampler = grain.IndexSampler(num_records=len(source), shard_options=shard, shuffle=True,
                                num_epochs=None, seed=stream_seed(config.seed))
   if start:
-    sampler = _StartAt(sampler, start)
+    sampler = library_internals.StartAt(sampler, start)  # its repr guards a restore
   return grain.DataLoader(data_source=source, sampler=sampler, shard_options=shard,
                           operations=[TrainTransform(config),
                                       grain.Batch(per_process, drop_remainder=True)],
@@ -240,40 +220,26 @@ def close(iterator) -> None:
   With `config.data.worker_count` > 0, grain's workers hand batches over in shared memory:
   a batch fetched ahead is freed only when its iterator is closed, and a freed batch's
   memory is unlinked later, by a background thread. Both may come too late at interpreter
-  exit, and the resource tracker then reports "leaked shared_memory objects". So: close now
-  (grain 0.2's DataLoaderIterator has no close of its own; the dataset iterator inside it
-  has), collect what the closing freed, and wait for that thread to unlink it. Call it when
-  the iterator is done with and the batches the caller kept are dropped; safe to call twice;
-  never raises (a failure is logged).
+  exit, and the resource tracker then reports "leaked shared_memory objects". So: close now,
+  collect what the closing freed, and wait for that thread to unlink it (the grain internals
+  this takes: `library_internals`). Call it when the iterator is done with and the batches
+  the caller kept are dropped; safe to call twice; never raises (a failure is logged).
   """
-  shm_array = grain_multiprocessing.SharedMemoryArray
-  gc_was_on = gc.isenabled()
+  gc_was_on, unlinker = gc.isenabled(), None
   gc.disable()  # what the closing frees is collected below, not by chance in between
   try:
-    target = iterator if hasattr(iterator, "close") else getattr(iterator, "_iterator", None)
     try:
-      if hasattr(target, "close"):
-        target.close()
+      library_internals.close_loader_iterator(iterator)
     except Exception:  # pylint: disable=broad-except
       # Called from `finally` blocks: never hide the run's own error behind the loader's.
       _log.warning("closing the data iterator failed", exc_info=True)
-    unlinker = getattr(shm_array, "_del_thread_pool", None)
-    if unlinker is None:  # no worker process has started: no shared memory
-      return
     # The loader's end leaves its last batch in cyclic garbage (the StopIteration's traceback
-    # holds the prefetch thread's frame). Collected with the unlinker on, an array's
-    # finaliser hands its SharedMemory to that thread while the collector closes the same
-    # object here: a double close (EBADF; the unlink never reaches the resource tracker,
-    # which warns of a leak at exit: 7 of 21 runs). Collect with synchronous deletion.
-    shm_array._del_thread_pool = None
-    try:
-      gc.collect()
-    finally:
-      shm_array._del_thread_pool = unlinker
+    # holds the prefetch thread's frame): collect it with the unlinks done here, not in
+    # grain's unlink thread, which would close the same SharedMemory a second time.
+    with library_internals.shared_memory_freed_here() as unlinker:
+      if unlinker is not None:  # else no worker process has started: no shared memory
+        gc.collect()
   finally:
     if gc_was_on:
       gc.enable()
-  try:
-    unlinker.apply(int)  # its one thread works in order: the earlier unlinks are done
-  except ValueError:  # the pool has shut down: nothing left to wait for
-    pass
+  library_internals.wait_for_unlinks(unlinker)  # the earlier unlinks are done

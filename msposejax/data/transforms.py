@@ -16,7 +16,7 @@ import grain.python as grain
 import ml_collections
 import numpy as np
 
-from msposejax import skeleton
+from msposejax import library_internals, skeleton
 from msposejax.codecs.multiscale import MultiScaleCodec
 from msposejax.data import augment, geometry, keypoint_masking, worker_guard
 from msposejax.data.features import decode_pil
@@ -153,12 +153,11 @@ def _name(record: dict) -> str:
   return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
 
 
-class _GuardedInWorkers:
+class _GuardedInWorkers(library_internals.WorkerStartHook):
   """A transform that guards the grain worker it is unpickled in (`worker_guard`), as the
   worker starts: a worker whose trainer dies before its first example exits too."""
 
-  def __setstate__(self, state: dict) -> None:
-    self.__dict__.update(state)
+  def worker_start(self) -> None:
     worker_guard.guard_worker()
 
 
