@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from typing import Iterator
 
@@ -31,6 +32,10 @@ _KNOWN_NOISE = frozenset({"Requested `tracked_metric`; did not provide metrics."
 # training of `synthetic_people/train=N,...` or `coco/train=F,...`), and before a dataset is
 # first prepared.
 _KNOWN_NOISE_PREFIXES = ("Using custom data configuration", "Variant folder ")
+# orbax, when a save waits for the one before it (the final save right after a periodic one):
+# on the console only when the wait is long enough to matter.
+_SAVE_WAIT = "Waiting for previous save to complete took"
+SLOW_SAVE_WAIT_S = 30.0
 
 
 class _DropKnownNoise(logging.Filter):
@@ -39,6 +44,9 @@ class _DropKnownNoise(logging.Filter):
     if record.levelno >= logging.ERROR:
       return True
     message = record.getMessage()
+    if message.startswith(_SAVE_WAIT):  # worth a look only when saves hold training back
+      seconds = re.match(_SAVE_WAIT + r" ([0-9.]+) seconds", message)
+      return seconds is None or float(seconds.group(1)) >= SLOW_SAVE_WAIT_S
     return message not in _KNOWN_NOISE and not message.startswith(_KNOWN_NOISE_PREFIXES)
 
 

@@ -50,3 +50,21 @@ def test_without_handlers_warnings_still_reach_stderr(tmp_path, capsys):
     root.handlers = saved
   assert "visible" in capsys.readouterr().err
   assert "visible" in (tmp_path / "log.txt").read_text()
+
+
+def test_a_short_wait_for_the_previous_save_goes_to_the_file_a_long_one_to_the_console(
+    tmp_path, capsys):
+  root = logging.getLogger()
+  console = logging.StreamHandler(sys.stderr)
+  root.addHandler(console)
+  wait = "Waiting for previous save to complete took {} seconds. If this number is high, " \
+         "consider checkpointing less frequently."
+  try:
+    with log_file.to_file(tmp_path / "run") as path:
+      logging.getLogger("absl").warning(wait.format("1.380324"))
+      logging.getLogger("absl").warning(wait.format("95.2"))
+  finally:
+    root.removeHandler(console)
+  err, text = capsys.readouterr().err, path.read_text()
+  assert "1.380324" in text and "1.380324" not in err  # the final save after a periodic one
+  assert "95.2 seconds" in err  # saves that hold training back: the user may act on it
