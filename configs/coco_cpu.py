@@ -6,25 +6,27 @@ Command:
   msposejax train --config configs/coco_cpu.py --workdir runs/coco_cpu
 (`--config.data.manual_dir=DIR` for another copy of the sample: person_keypoints_train2017.json
 and images/.) The sample's images whose id is a multiple of 5 are the validation split.
-Result (2-core AMD EPYC VM, 2026-12-06, fresh data folder, other jobs on the machine):
-8.9 min end to end, OKS AP 0.1 (AP .5 1.0) on the 26 held-out people: 60 training people
-teach a mean pose (heads up top, limbs below; predictions.png), not poses. The path runs:
-prepare, train, evaluate photos with COCO's evaluator, best checkpoint by AP.
+Result: docs/benchmarks.md#configscoco_cpupy (the path runs: prepare, train, evaluate photos
+with COCO's evaluator, best checkpoint by AP; 60 training people teach a mean pose).
 """
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+datasets = load_sibling(__file__, "datasets")
+recipes = load_sibling(__file__, "recipes")
+
 
 def get_config():
-  default = load_sibling(__file__)
-  config = default.use_coco_data(load_sibling(__file__, "quickstart").get_config(),
-                                 "coco/train=person_keypoints_train2017,holdout=5")
+  config = datasets.use_coco_data(recipes.cpu_recipe(default.get_config()),
+                                  "coco/train=person_keypoints_train2017,holdout=5")
   config.data.manual_dir = "../shared/data/coco_sample"
   config.input_size = (128, 96)          # 32×24 maps → decoder at 32×24, 16×12, 8×6
   config.targets.sigma_per_scale = (2.0, 1.5, 1.0)
   config.optimizer.warmup_steps = 30
   config.total_steps = 400
   config.log_every = 50
+  config.eval_every = 0
   config.checkpoint.every = 200
   config.num_visualize = 8
   return config

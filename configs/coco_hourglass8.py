@@ -14,8 +14,11 @@ Result: not yet trained by us.
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+datasets = load_sibling(__file__, "datasets")
+recipes = load_sibling(__file__, "recipes")
+
 
 def get_config():
-  default = load_sibling(__file__)
-  config = default.use_coco_data(load_sibling(__file__, "hourglass8").get_config())
-  return default.use_coco_recipe(config)
+  config = datasets.use_coco_data(recipes.newell_hourglass(default.get_config()))
+  return datasets.use_coco_recipe(config)

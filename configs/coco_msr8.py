@@ -17,9 +17,11 @@ Result: not yet trained by us.
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+datasets = load_sibling(__file__, "datasets")
+
 
 def get_config():
-  default = load_sibling(__file__)
-  config = default.use_coco_recipe(default.use_coco_data(default.get_config()))
+  config = datasets.use_coco_recipe(datasets.use_coco_data(default.get_config()))
   config.model.msr_residual = True
   return config

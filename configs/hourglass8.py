@@ -6,11 +6,9 @@ Command: msposejax describe --config configs/hourglass8.py
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+recipes = load_sibling(__file__, "recipes")
+
 
 def get_config():
-  config = load_sibling(__file__).get_config()
-  config.model.mss = False
-  config.model.msr = False
-  config.loss.intermediate = "mse"
-  config.loss.final = "mse"
-  return config
+  return recipes.newell_hourglass(default.get_config())

@@ -8,7 +8,10 @@ PyTorch port reports 90.2 PCKh@0.5 on validation for this network.
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+datasets = load_sibling(__file__, "datasets")
+recipes = load_sibling(__file__, "recipes")
+
 
 def get_config():
-  config = load_sibling(__file__, "hourglass8").get_config()
-  return load_sibling(__file__).use_mpii_data(config)
+  return datasets.use_mpii_data(recipes.newell_hourglass(default.get_config()))

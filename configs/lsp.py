@@ -7,9 +7,11 @@ Result: not measured (no accelerator has run it yet).
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+
 
 def get_config():
-  config = load_sibling(__file__).get_config()
+  config = default.get_config()
   config.data.dataset = "lsp/extended"
   config.model.num_joints = 14
   # ~8,550 training images: 150 epochs at batch 16 is ~80k steps (the hourglass LSP recipes

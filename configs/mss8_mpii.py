@@ -9,10 +9,12 @@ Result: not yet trained by us (the paper reports 87.6 PCKh@0.5 for +MSS on MPII 
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+datasets = load_sibling(__file__, "datasets")
+
 
 def get_config():
-  default = load_sibling(__file__)
-  config = default.use_mpii_data(default.get_config())
+  config = datasets.use_mpii_data(default.get_config())
   config.model.msr = False
   config.loss.intermediate = "mse"
   config.loss.final = "mse"

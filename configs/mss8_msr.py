@@ -6,6 +6,8 @@ Command: msposejax describe --config configs/mss8_msr.py
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+
 
 def get_config():
-  return load_sibling(__file__).get_config()
+  return default.get_config()

@@ -5,9 +5,11 @@ Command: msposejax describe --config configs/tiny.py
 
 from msposejax.config_files import load_sibling
 
+default = load_sibling(__file__)
+
 
 def get_config():
-  config = load_sibling(__file__).get_config()
+  config = default.get_config()
   config.input_size = 64
   config.model.num_stacks = 2
   config.model.features = 32

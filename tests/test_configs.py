@@ -1,12 +1,16 @@
 """Every config file loads, validates, is locked against typos and documents its command."""
 
+import ast
+
 import pytest
 
 from msposejax.config_checks import validate_config
 from msposejax.config_files import load_config
 from tests.conftest import REPO
 
-CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py"))
+# Modules of shared pieces (functions of a config), not configs: variants call them.
+SHARED = ("datasets", "recipes")
+CONFIGS = sorted(p for p in (REPO / "configs").glob("*.py") if p.stem not in SHARED)
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
@@ -29,6 +33,45 @@ def test_variants_are_deltas_of_default():
   assert stage2.model.msr and stage2.init_from and stage2.data.dataset == "mpii_human_pose"
   assert stage2.model.msr_residual and stage3.model.msr_residual and not default.model.msr_residual
   assert stage3.data.mask.prob > 0 and stage3.init_from == "runs/msr8_mpii"
+
+
+def loaded_siblings(path) -> list[str]:
+  """The names every `load_sibling(__file__[, name])` call in a config file loads."""
+  names = []
+  for node in ast.walk(ast.parse(path.read_text())):
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load_sibling":
+      name = node.args[1] if len(node.args) > 1 else None
+      assert name is None or isinstance(name, ast.Constant), f"{path.name}: a computed name"
+      names.append("default" if name is None else name.value)
+  return names
+
+
+def test_no_variant_loads_another_variant():
+  """#26: a variant is default.py plus the shared pieces, readable without a chain of
+  siblings (ablation_lsp once loaded ablation, which loaded quickstart, which loaded default)."""
+  assert [p.stem for p in CONFIGS if p.stem in SHARED] == []
+  for stem in SHARED:
+    path = REPO / "configs" / f"{stem}.py"
+    assert loaded_siblings(path) == [] and "def get_config" not in path.read_text(), stem
+  for path in CONFIGS:
+    assert set(loaded_siblings(path)) <= {"default", *SHARED}, path.name
+    if path.stem != "default":
+      assert "default" in loaded_siblings(path), path.name
+
+
+def test_shared_pieces_are_each_used_by_several_variants():
+  """A piece that only one variant calls belongs in that variant (use_coco_recipe and
+  use_coco_data: both COCO configs; newell_hourglass: four baselines; ...)."""
+  calls: dict[str, set[str]] = {}
+  for path in CONFIGS:
+    for node in ast.walk(ast.parse(path.read_text())):
+      if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+          and getattr(node.func.value, "id", None) in SHARED):
+        calls.setdefault(node.func.attr, set()).add(path.stem)
+  for stem in SHARED:
+    module = ast.parse((REPO / "configs" / f"{stem}.py").read_text())
+    for function in (n.name for n in module.body if isinstance(n, ast.FunctionDef)):
+      assert len(calls.get(function, ())) >= 2, f"{stem}.{function}: {calls.get(function)}"
 
 
 def test_bad_choice_values_are_rejected():
