@@ -6,5 +6,6 @@ from msposejax.codecs.heatmap import (heatmap_to_input, input_to_heatmap, render
                                       render_multiscale)
 from msposejax.codecs.multiscale import MultiScaleCodec
 
-__all__ = ["DECODE_METHODS", "MultiScaleCodec", "decode_heatmaps", "flip_heatmaps", "flip_keypoints",
-           "heatmap_to_input", "input_to_heatmap", "render_heatmaps", "render_multiscale"]
+__all__ = ["DECODE_METHODS", "MultiScaleCodec", "decode_heatmaps", "flip_heatmaps",
+           "flip_keypoints", "heatmap_to_input", "input_to_heatmap", "render_heatmaps",
+           "render_multiscale"]

@@ -59,7 +59,8 @@ def decode_heatmaps(heatmaps: jax.Array, method: str = "quarter") -> tuple[jax.A
       tiny = 1e-10
       l_lo, l_0, l_hi = (jnp.log(jnp.maximum(v, tiny)) for v in (lo, scores, hi))
       curvature = l_lo - 2 * l_0 + l_hi
-      off = jnp.where(curvature < 0, 0.5 * (l_lo - l_hi) / jnp.where(curvature < 0, curvature, -1.0), 0.0)
+      safe = jnp.where(curvature < 0, curvature, -1.0)
+      off = jnp.where(curvature < 0, 0.5 * (l_lo - l_hi) / safe, 0.0)
       off = jnp.clip(off, -0.5, 0.5)
     offsets.append(jnp.where(interior, off, 0.0))
   coords = jnp.stack([x + offsets[0], y + offsets[1]], axis=-1).astype(jnp.float32)

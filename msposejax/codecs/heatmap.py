@@ -95,7 +95,7 @@ def render_multiscale(xy: np.ndarray, visible: np.ndarray, input_size: int | tup
   Returns:
     ({h: (h, w, K) float32}, weight (K,)), keyed by each map's height h (as the model's
     outputs are): weight is 1 for a labelled joint inside the input crop; the same joint is
-    then inside every map, so one weight serves all scales.
+    then inside every map, so one weight serves all resolutions.
   """
   if len(resolutions) != len(sigmas):
     raise ValueError(f"{len(resolutions)} resolutions but {len(sigmas)} sigmas")

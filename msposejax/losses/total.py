@@ -31,9 +31,9 @@ def _term_fn(kind: str, field: str, alpha: float, neighbours: np.ndarray):
 def zero_prediction_losses(config: ml_collections.ConfigDict) -> dict[int, float]:
   """{r: the intermediate loss of an all-zero prediction at resolution r}.
 
-  The target has every joint at the crop's centre, rendered with that scale's σ. The MSE is a
-  per-pixel mean, so this is ∝ σ_r²/r² (coarse maps cost far more), and the
-  structure-aware loss is a norm, ∝ σ_r; it is how loudly each scale speaks before the
+  The target has every joint at the crop's centre, rendered with that resolution's σ. The
+  MSE is a per-pixel mean, so this is ∝ σ_r²/r² (coarse maps cost far more), and the
+  structure-aware loss is a norm, ∝ σ_r; it is how loudly each resolution speaks before the
   network has learnt anything.
   """
   neighbours = np.asarray(skeleton.from_config(config).neighbour_matrix(), np.float32)
@@ -51,9 +51,9 @@ def scale_weights(config: ml_collections.ConfigDict) -> dict[int, float]:
   """{r: the weight of every stack's loss term at resolution r}, full resolution first.
 
   λ_r = config.loss.scale_weights[log2(H / r)], times, with `config.loss.balance_scales`,
-  L0(H) / L0(r) where L0 is `zero_prediction_losses`: every scale then has the same say at
+  L0(H) / L0(r) where L0 is `zero_prediction_losses`: every resolution then has the same say at
   the start (the full resolution's weight is unchanged), instead of the coarsest head
-  taking most of the loss (75% at 8 px in the paper-sized config with λ_r = 1, σ = 1).
+  taking most of the loss (docs/method.md §3 works out the shares).
   """
   resolutions = MultiScaleCodec.from_config(config).resolutions
   given = tuple(float(w) for w in config.loss.scale_weights)
@@ -69,7 +69,7 @@ def scale_weights(config: ml_collections.ConfigDict) -> dict[int, float]:
 
 
 def loss_shares(terms: Mapping[str, float], weights: Mapping[int, float]) -> dict[str, float]:
-  """{"r64": share, ..., ["msr": share]}: each scale's part of the total (all stacks summed).
+  """{"r64": share, ..., ["msr": share]}: each resolution's part of the total (all stacks).
 
   Args:
     terms: the loss function's terms (host floats), "loss/stack{s}_r{r}" and "loss/msr".

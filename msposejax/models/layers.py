@@ -31,9 +31,10 @@ class PointwiseConv(nn.Module):
 
   Two thirds of the hourglass's convolutions are 1×1. XLA:CPU lowers the weight gradient of
   a 1×1 `conv_general_dilated` to a convolution whose window is the whole feature map, which
-  ran at 7 GFLOP/s here; as a `dot_general` the same gradient is a plain matrix product
-  (docs/benchmarks.md). Parameters `kernel` (1, 1, I, O) and `bias` (O,), initialised as
-  nn.Conv would, so checkpoints and the PyTorch importer see no difference.
+  runs slowly; as a `dot_general` the same gradient is a plain matrix product (measured with
+  bench/profile_step.py; result: docs/benchmarks.md#what-the-profile-showed-and-what-we-fixed).
+  Parameters `kernel` (1, 1, I, O) and `bias` (O,), initialised as nn.Conv would, so
+  checkpoints and the PyTorch importer see no difference.
   """
   features: int
   dtype: Dtype = jnp.float32
@@ -124,8 +125,9 @@ def max_pool2(x: jax.Array) -> jax.Array:
 
   A max over a reshape rather than `reduce_window`: its gradient is an elementwise mask,
   where reduce_window's select-and-scatter became index tracking plus a scatter on XLA:CPU
-  (12% of a 2-stack train step, docs/benchmarks.md). Same values; on exact ties in a window
-  the gradient is shared between them instead of going to one.
+  (bench/profile_step.py; result: docs/benchmarks.md#what-the-profile-showed-and-what-we-fixed).
+  Same values; on exact ties in a window the gradient is shared between them instead of going
+  to one.
   """
   b, h, w, c = x.shape
   return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))

@@ -1,4 +1,4 @@
-"""Multi-scale regression network (MSR-net, docs/method.md §2): all scales → final heatmaps."""
+"""Multi-scale regression network (MSR-net, docs/method.md §2): all resolutions → final maps."""
 
 from __future__ import annotations
 
