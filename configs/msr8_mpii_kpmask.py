@@ -5,8 +5,8 @@ Command: msposejax train --config configs/msr8_mpii_kpmask.py --workdir runs/msr
 Result: not yet trained by us (the paper: 88.4 PCKh@0.5 on MPII validation).
 Stage 2's settings (recipes.mpii_msr_stage: its residual MSR-net) with its own start, masking
 and schedule; continues the data stream after stages 1 and 2. Keypoint masking stays as in the
-paper: the CPU ablation cannot resolve its claimed +0.1 (results: docs/benchmarks.md
-#configsablationpy, docs/ablation.md).
+paper: the CPU ablation cannot resolve its claimed +0.1
+(results: docs/benchmarks.md#configsablation_lsppy, docs/ablation.md).
 """
 
 from msposejax.config_files import load_sibling
