@@ -23,9 +23,9 @@ def flip_test_heatmaps(heatmap_fn: Callable[[jax.Array], jax.Array], images: jax
   heatmap exactly (x ↦ w−1−x), so no one-pixel shift is needed after flipping back.
   """
   # One network call on the images and their mirrors stacked: the program holds the network
-  # once, so it compiles and exports in half the size (the ONNX conversion of the tiny model:
-  # 32 → 9 s). Split by a reshape rather than a slice, which the ONNX converter cannot take
-  # with a symbolic batch size.
+  # once, so it compiles and exports in half the size (and the ONNX conversion takes a
+  # fraction of the time). Split by a reshape rather than a slice, which the ONNX converter
+  # cannot take with a symbolic batch size.
   both = heatmap_fn(jnp.concatenate([images, images[:, :, ::-1, :]], axis=0))
   pair = both.reshape(2, images.shape[0], *both.shape[1:])
   # Indexed, not unpacked: unpacking is JAX 0.12's `unstack`, which the converter lacks.

@@ -104,7 +104,7 @@ class _Net:
     return out, {**decoder, out.shape[2]: out}
 
   def stack(self, x: jax.Array, i: int) -> tuple[jax.Array, dict[int, jax.Array], jax.Array]:
-    """models.mss_net.HourglassStack number i: (next x, {height: heatmaps}, features)."""
+    """models.hourglass_stack.HourglassStack number i: (next x, {height: heatmaps}, features)."""
     path = (f"stack{i}",)
     hg, decoder = self.hourglass(x, path + ("hg",), self.m.depth)
     feat = self.residual(hg, path + ("features_res",))
