@@ -1,7 +1,7 @@
-"""The `msposejax` commands: what each does, its flags, an example, and the help text.
+"""The `msposejax` commands and flags as one table: what each does, its flags, an example, help.
 
 Pure text: no JAX, no training stack, so `msposejax --help` and `msposejax CMD --help` start
-in well under a second. `main.py` defines the flags and runs the commands.
+in well under a second. `main.py` defines the flags from `FLAGS` and runs the commands.
 """
 
 from __future__ import annotations
@@ -9,6 +9,56 @@ from __future__ import annotations
 import dataclasses
 import textwrap
 
+# name -> (absl kind, default, help[, choices]). One flag, one meaning in every command.
+FLAGS: dict[str, tuple] = {
+    "config": ("string", None, "An ml_collections config file (configs/*.py)."),
+    "workdir": ("string", None, "A training run's directory: checkpoints, logs, metrics, "
+                "results."),
+    "checkpoint": ("string", None, "A trained model: a training workdir (its best step, else "
+                   "its latest) or one step's directory (WORKDIR/checkpoints/N)."),
+    "step": ("integer", None, "The checkpoint step to use (default: the best step by the "
+             "validation metric, else the latest)."),
+    "torch_weights": ("string", None, "A princeton-vl PyTorch stacked-hourglass state dict "
+                      "(.pt/.pth)."),
+    "images": ("list", None, "Image files and/or folders of images."),
+    "boxes": ("string", None, "JSON {image name: [[x1,y1,x2,y2], ...] or [{\"center\": [x, y], "
+              "\"scale\": s}, ...]}; without it each whole image is one person."),
+    "detections": ("string", None, "A person detector's boxes in COCO's results format "
+                   "([{\"image_id\", \"bbox\": [x, y, w, h], \"score\"}, ...], HRNet's "
+                   "detections files), matched to the photos by COCO image id "
+                   "(000000000790.jpg is 790) or \"file_name\"."),
+    "min_box_score": ("float", 0.0, "Detections scoring below it are dropped."),
+    "video": ("string", None, "A video file (.mp4, .avi, ...) or a folder of frames: one person "
+              "followed from frame to frame, keypoints smoothed (One-Euro filter)."),
+    "box": ("list", None, "x1,y1,x2,y2: the person in the first video frame (default: the "
+            "whole frame)."),
+    "min_cutoff": ("float", None, "--video smoothing at rest, Hz: lower is smoother, with more "
+                   "lag (default: the checkpoint's config.video.min_cutoff)."),
+    "beta": ("float", None, "--video: how fast smoothing gives way to speed: higher is less "
+             "lag, more jitter (default: the checkpoint's config.video.beta)."),
+    "format": ("enum", "stablehlo", "stablehlo: model.jaxexport for jax.export; onnx: "
+               "model.onnx for onnxruntime (pip install 'msposejax[export]').",
+               ["stablehlo", "onnx"]),
+    "submission": ("string", None, "Also write MPII's submission .mat (pos_pred_src, 1-based) "
+                   "of all people, in image order."),
+    "predictions": ("string", None, "Predictions to score: MPII: .h5 `preds`, .mat "
+                    "`pos_pred_src`, or msposejax predict JSON; COCO: a keypoint results JSON "
+                    "from any codebase."),
+    "ground-truth": ("string", None, "MPII validation ground truth (detections_our_format.mat "
+                     "or valid.h5), or a COCO-format annotation JSON (COCO, CrowdPose, "
+                     "OCHuman, your own)."),
+    "json": ("string", None, "Also write the report as JSON here."),
+    "split": ("string", "train", "The dataset split to draw."),
+    "num": ("integer", 16, "How many examples."),
+    "out": ("string", None, "Where the output goes: a folder (predict, export, import-torch) "
+            "or a PNG file (data show, default grid.png)."),
+    "distributed": ("bool", False, "Call jax.distributed.initialize() with cluster "
+                    "auto-detection (Cloud TPU pods, SLURM); launch/tpu.sh sets it."),
+    "coordinator_address": ("string", None, "Multi-process: host:port of process 0, with "
+                            "--num_processes and --process_id (e.g. local CPU processes)."),
+    "num_processes": ("integer", None, "Multi-process: process count."),
+    "process_id": ("integer", None, "Multi-process: this process's id."),
+}
 # Flags every command accepts (where to run, how the processes find each other).
 COMMON_FLAGS = ("distributed", "coordinator_address", "num_processes", "process_id")
 
@@ -19,7 +69,7 @@ class Command:
   example: str
   flags: tuple[str, ...]  # the flags it accepts, besides COMMON_FLAGS and --config.FIELD
   required: tuple[str, ...] = ()
-  config: str = "required"  # "required", "optional" (import-torch), or "none" (carried along)
+  config: str = "required"  # "required", "optional" (default: the checkpoint's), or "none"
 
 
 COMMANDS: dict[tuple[str, ...], Command] = {
@@ -28,28 +78,31 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         "msposejax train --config configs/quickstart.py --workdir runs/quickstart",
         ("config", "workdir"), required=("workdir",)),
     ("eval",): Command(
-        "PCKh, PCK or COCO's OKS AP table of one checkpoint of a training workdir",
-        "msposejax eval --config configs/quickstart.py --workdir runs/quickstart --step 600",
-        ("config", "workdir", "step"), required=("workdir",)),
+        "PCKh, PCK or COCO's OKS AP table of one checkpoint of a training workdir (its own "
+        "config, unless --config is given)",
+        "msposejax eval --workdir runs/quickstart --step 600",
+        ("config", "workdir", "step"), required=("workdir",), config="optional"),
     ("data", "prepare"): Command(
-        "build the config's TFDS dataset (synthetic people, MPII, LSP) once",
-        "msposejax data prepare --config configs/lsp_cpu.py",
-        ("config",)),
+        "build the config's TFDS dataset (synthetic people, MPII, LSP, COCO) once",
+        "msposejax data prepare --config configs/lsp_cpu.py", ("config",)),
     ("data", "show"): Command(
         "a PNG grid of training crops with their keypoints, as the network sees them",
         "msposejax data show --config configs/quickstart.py --num 16 --out grid.png",
         ("config", "split", "num", "out")),
+    ("config", "show"): Command(
+        "every field of a config with its value, after its variant's changes and overrides",
+        "msposejax config show --config configs/msr8_mpii_kpmask.py --config.batch_size=8",
+        ("config",)),
     ("describe",): Command(
         "parameters, GFLOPs and output shapes of the configured model (JSON)",
-        "msposejax describe --config configs/hourglass8.py",
-        ("config",)),
+        "msposejax describe --config configs/hourglass8.py", ("config",)),
     ("predict",): Command(
         "keypoints of the people in photos (JSON, overlays, an MPII submission), or of one "
         "person through a video (smoothed, annotated video + JSON)",
         "msposejax predict --checkpoint runs/quickstart --images photos/ --out predictions/   "
         "or  --video in.mp4 --out out.mp4",
         ("checkpoint", "step", "images", "boxes", "detections", "min_box_score", "submission",
-         "video", "box", "out"),
+         "video", "box", "min_cutoff", "beta", "out"),
         required=("checkpoint", "out"), config="none"),
     ("export",): Command(
         "a checkpoint's inference function as StableHLO (jax.export) or ONNX (onnxruntime), "
@@ -78,10 +131,7 @@ def name(command: tuple[str, ...]) -> str:
 def find(words: list[str]) -> tuple[str, ...] | None:
   """The command named by the leading words of argv[1:] (flags excluded), if any."""
   words = [w for w in words if not w.startswith("-")]
-  for size in (2, 1):
-    if tuple(words[:size]) in COMMANDS:
-      return tuple(words[:size])
-  return None
+  return next((tuple(words[:n]) for n in (2, 1) if tuple(words[:n]) in COMMANDS), None)
 
 
 def overview() -> str:
@@ -90,34 +140,29 @@ def overview() -> str:
   lines = ["usage: msposejax COMMAND [--flag=value ...] [--config FILE --config.FIELD=value ...]",
            "", "commands:"]
   for command, spec in COMMANDS.items():
-    lines.append(f"  {name(command):<{width}}  {spec.summary}")
-    lines.append(f"  {'':<{width}}    e.g. {spec.example}")
-  lines += ["", "`msposejax COMMAND --help` lists that command's flags. Docs: README.md, docs/."]
-  return "\n".join(lines)
+    lines += [f"  {name(command):<{width}}  {spec.summary}", f"  {'':<{width}}    e.g. "
+              f"{spec.example}"]
+  return "\n".join(lines + ["", "`msposejax COMMAND --help` lists that command's flags. Docs: "
+                            "README.md, docs/."])
 
 
-def command_help(command: tuple[str, ...], flag_help: dict[str, tuple[str, str]]) -> str:
-  """`msposejax CMD --help`: its flags and what each means.
-
-  Args:
-    flag_help: flag name → (help text, default as text) for every flag main.py defines.
-  """
+def command_help(command: tuple[str, ...]) -> str:
+  """`msposejax CMD --help`: its flags and what each means."""
   spec = COMMANDS[command]
+  config = {"none": "", "optional": " [--config FILE [--config.FIELD=value ...]]",
+            "required": " --config FILE [--config.FIELD=value ...]"}[spec.config]
   lines = [f"usage: msposejax {name(command)} " + " ".join(
-      f"--{f}=..." if f in spec.required else f"[--{f}=...]" for f in spec.flags if f != "config")
-      + ("" if spec.config == "none" else
-         " --config FILE [--config.FIELD=value ...]" if spec.config == "required" else
-         " [--config FILE]"), "", spec.summary, f"example: {spec.example}", "", "flags:"]
+      f"--{f}=..." if f in spec.required else f"[--{f}=...]" for f in spec.flags
+      if f != "config") + config, "", spec.summary, f"example: {spec.example}", "", "flags:"]
   for flag in spec.flags + COMMON_FLAGS:
-    text, default = flag_help[flag]
+    _, default, text = FLAGS[flag][:3]
     extra = " (required)" if flag in spec.required else (
-        f" (default: {default})" if default not in ("None", "False", "") else "")
+        f" (default: {default})" if default not in (None, False, "") else "")
     lines.append(f"  --{flag}")
     lines += textwrap.wrap(text + extra, 88, initial_indent="      ", subsequent_indent="      ")
   if spec.config != "none":
-    lines += ["  --config.FIELD=value",
-              "      override one field of the config file, e.g. --config.batch_size=16 "
-              "(a typo gets a suggestion)"]
+    lines += ["  --config.FIELD=value", "      override one field of the config file, e.g. "
+              "--config.batch_size=16 (a typo gets a suggestion)"]
   return "\n".join(lines)
 
 

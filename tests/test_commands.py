@@ -1,9 +1,11 @@
 """The command line's help and flag rules (msposejax/commands.py, msposejax/main.py)."""
 
+import ast
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from msposejax import commands
 from tests.conftest import REPO, modules_loaded_by
@@ -57,8 +59,75 @@ def test_help_imports_neither_jax_nor_the_training_stack():
     (["train", "--config", "configs/tiny.py"], "train needs --workdir"),
     (["describe"], "describe needs --config FILE"),
     (["trian"], "unknown command trian"),
+    (["predict", "--checkpoint", "w", "--images", "i", "--beta", "0.5", "--out", "o"],
+     "--min_cutoff and --beta smooth the keypoints of --video only"),
+    (["predict", "--checkpoint", "w", "--video", "v.mp4", "--beta", "-1", "--out", "o.mp4"],
+     "--beta must be >= 0, got -1.0"),
+    (["predict", "--checkpoint", "w", "--video", "v.mp4", "--min_cutoff", "0", "--out", "o"],
+     "--min_cutoff must be > 0 (Hz), got 0.0"),
+    (["config", "show"], "config show needs --config FILE"),
     (["eval", "--step", "best"], "flag --step=best")])
 def test_a_wrong_command_line_is_one_line(args, needle):
   proc = cli(*args)
   assert proc.returncode == 1
   assert proc.stderr.strip().count("\n") == 0 and needle in proc.stderr, proc.stderr
+
+
+def _literal_assignments(path):
+  """{"model.features": 32, ...}: every `config.FIELD = literal` in a config file's
+  get_config(), read from its source text (no ml_collections involved)."""
+  body = next(n for n in ast.parse(path.read_text()).body
+              if isinstance(n, ast.FunctionDef) and n.name == "get_config").body
+  values = {}
+  for node in body:
+    if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]).startswith("config."):
+      try:
+        value = ast.literal_eval(node.value)
+      except ValueError:
+        continue  # a ConfigDict() or a computed value
+      values[ast.unparse(node.targets[0])[len("config."):]] = value
+  return values
+
+
+def test_config_show_prints_every_field_after_the_variant_and_the_overrides():
+  proc = cli("config", "show", "--config", "configs/tiny.py", "--config.model.features=24",
+             "--config.video.beta=0.25")
+  assert proc.returncode == 0, proc.stderr
+  shown = yaml.safe_load(proc.stdout)  # YAML as printed: one field a line, readable
+
+  def value(field):
+    node = shown
+    for part in field.split("."):
+      node = node[part]
+    return node
+
+  want = _literal_assignments(REPO / "configs" / "default.py")
+  variant = _literal_assignments(REPO / "configs" / "tiny.py")
+  assert variant and set(variant) <= set(want)  # tiny.py changes fields default.py defines
+  want.update(variant)
+  want.update({"model.features": 24, "video.beta": 0.25})
+  assert len(want) > 50
+  for field, expected in want.items():
+    expected = list(expected) if isinstance(expected, tuple) else expected
+    assert value(field) == expected, field
+  assert "!!python" not in proc.stdout and "{" not in proc.stdout  # no repr blobs
+
+
+def test_eval_takes_the_checkpoints_config_unless_one_is_given(monkeypatch, tmp_path):
+  """The command line hands evaluate_checkpoint None (the checkpoint's own saved config)
+  without --config, and the loaded file with its overrides with one."""
+  from msposejax import main
+  from msposejax.training import eval_checkpoint
+  calls = []
+  monkeypatch.setattr(eval_checkpoint, "evaluate_checkpoint",
+                      lambda config, workdir, step: calls.append((config, workdir, step)))
+  for argv in (["eval", "--workdir", str(tmp_path)],
+               ["eval", "--workdir", str(tmp_path), "--step", "4", "--config", "configs/tiny.py",
+                "--config.eval_batch_size=8"]):
+    monkeypatch.setattr(sys, "argv", ["msposejax", *argv])
+    with pytest.raises(SystemExit) as e:
+      main.run()
+    assert not e.value.code
+  assert calls[0] == (None, str(tmp_path), None)
+  config, workdir, step = calls[1]
+  assert (workdir, step, config.eval_batch_size, config.input_size) == (str(tmp_path), 4, 8, 64)

@@ -4,9 +4,10 @@
 
 Each frame's person box comes from the previous frame's confident keypoints (the first
 frame: --box, else the whole frame; `tracking.next_box`); keypoints are smoothed with a
-One-Euro filter (`tracking.py`, parameters in config.video). Writes the annotated video (OUT ending in
-.mp4/.avi/.mov; otherwise a folder of annotated PNG frames) and OUT's .json: per-frame raw and
-smoothed keypoints, scores and the box used. Unreadable frames are reported and skipped.
+One-Euro filter (`tracking.py`; its parameters: `settings`, default config.video of the
+checkpoint). Writes the annotated video (OUT ending in .mp4/.avi/.mov; otherwise a folder of
+annotated PNG frames) and OUT's .json: per-frame raw and smoothed keypoints, scores and the
+box used. Unreadable frames are reported and skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import pathlib
 import sys
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, TextIO
 
 import cv2
 import numpy as np
@@ -100,20 +101,26 @@ def _folder_frames(path: pathlib.Path, skipped: list) -> tuple[Iterator, float, 
 
 
 class _Progress:
-  """One line on stderr, rewritten in place: frames done, of how many, frames/s."""
+  """Frames done, of how many, frames/s, on stderr. On a terminal one line rewritten in place
+  (twice a second); into a pipe or a log file, whole lines: one every 10 s and the last, never
+  a carriage return."""
 
-  def __init__(self, total: int):
-    self.total, self.start, self.last = total, time.perf_counter(), 0.0
+  def __init__(self, total: int, stream: TextIO | None = None):
+    self.total = total
+    self.start = self.last = time.perf_counter()
+    self.stream = stream or sys.stderr
+    self.in_place = self.stream.isatty()
 
   def update(self, done: int, final: bool = False) -> None:
     now = time.perf_counter()
-    if not final and now - self.last < 0.5:
+    if not final and now - self.last < (0.5 if self.in_place else 10.0):
       return
     self.last = now
     rate = done / max(now - self.start, 1e-9)
     of = f"/{self.total}" if self.total else ""
-    sys.stderr.write(f"\rframe {done}{of}  {rate:.1f} frames/s" + ("\n" if final else ""))
-    sys.stderr.flush()
+    line = f"frame {done}{of}  {rate:.1f} frames/s"
+    self.stream.write(f"\r{line}" + ("\n" if final else "") if self.in_place else line + "\n")
+    self.stream.flush()
 
 
 class _Writer:

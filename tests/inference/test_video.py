@@ -1,6 +1,7 @@
 """`predict --video`: a short video the test makes from a real photo (a person panning
 across the frame), followed, smoothed, written as a video and JSON; bad frames and files."""
 
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from msposejax.data.features import decode_image
 from msposejax.inference.predictor import Predictor
 from msposejax.inference.tracking import VideoSettings, box_side, next_box
+from msposejax.inference import video
 from msposejax.inference.video import predict_video
 from tests.conftest import REPO
 
@@ -104,12 +106,52 @@ def test_unreadable_video_is_a_clear_error(predictor, clip, tmp_path):
   assert not (tmp_path / "o.json").exists()
 
 
-def test_cli_predicts_a_video_with_a_first_box(tiny_run, clip, tmp_path):
+def test_cli_predicts_a_video_with_a_first_box_and_its_own_smoothing(tiny_run, clip, tmp_path):
   out = tmp_path / "cli.mp4"
   proc = subprocess.run([sys.executable, "-m", "msposejax.main", "predict", "--checkpoint",
                          str(tiny_run[0]), "--video", str(clip), "--box", "60,10,160,170",
-                         "--out", str(out)], capture_output=True, text=True, cwd=REPO)
+                         "--min_cutoff", "0.1", "--beta", "0", "--out", str(out)],
+                        capture_output=True, text=True, cwd=REPO)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert f"{FRAMES} frames -> {out}" in proc.stdout
   assert f"frame {FRAMES}/{FRAMES}" in proc.stderr and "frames/s" in proc.stderr
-  assert json.loads(out.with_suffix(".json").read_text())["frames"][0]["box"] == [60, 10, 160, 170]
+  assert "\r" not in proc.stderr  # a pipe gets whole lines, no carriage returns
+  result = json.loads(out.with_suffix(".json").read_text())
+  assert result["frames"][0]["box"] == [60, 10, 160, 170]
+  # --beta 0 makes the One-Euro filter a fixed low-pass at --min_cutoff (Casiez et al. 2012):
+  # x̂_t = a x_t + (1 - a) x̂_{t-1}, a = 1 / (1 + τ / T), τ = 1 / (2π f_c), T = 1 / fps.
+  raw = np.array([f["keypoints"] for f in result["frames"]], np.float64)
+  a = 1 / (1 + (1 / (2 * np.pi * 0.1)) * 10.0)
+  want = [raw[0]]
+  for x in raw[1:]:
+    want.append(a * x + (1 - a) * want[-1])
+  np.testing.assert_allclose([f["smoothed"] for f in result["frames"]], want, atol=0.02)
+  # so much smoothing that the track barely moves: far less than the raw keypoints do
+  assert np.abs(np.diff(want, axis=0)).sum() < 0.2 * np.abs(np.diff(raw, axis=0)).sum()
+
+
+class _Stream(io.StringIO):
+
+  def __init__(self, tty):
+    super().__init__()
+    self.tty = tty
+
+  def isatty(self):
+    return self.tty
+
+
+def test_progress_rewrites_its_line_on_a_terminal_only(monkeypatch):
+  clock = iter(np.arange(0.0, 100.0, 0.75))  # 0.75 s per frame
+  monkeypatch.setattr(video.time, "perf_counter", lambda: float(next(clock)))
+  for tty in (True, False):
+    stream = _Stream(tty)
+    bar = video._Progress(40, stream)
+    for done in range(1, 41):
+      bar.update(done)
+    bar.update(40, final=True)
+    text = stream.getvalue()
+    assert text.endswith("frame 40/40  1.3 frames/s\n")
+    if tty:  # each update rewrites the line (every frame: 0.75 s > 0.5 s)
+      assert text.count("\r") == 41 and text.count("\n") == 1
+    else:  # a log file: whole lines, one per 10 s (frames 14 and 28) and the last
+      assert "\r" not in text and text.startswith("frame 14/40") and text.count("\n") == 3
