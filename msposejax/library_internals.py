@@ -177,6 +177,11 @@ def is_empty_split_error(error: BaseException) -> bool:
 # default): without them orbax reads an empty tree instead of failing.
 STATE_INDEX_FILES = ("_METADATA", "manifest.ocdbt")
 
+# The only files orbax may leave empty in an intact step: any other empty file means damage.
+# orbax-checkpoint 0.12.8 writes no empty file (its commit_success.txt markers, in the step's
+# and each item's folder, hold a line of text); the damage forensics has always let it be empty.
+EMPTY_FILES_OF_AN_INTACT_STEP = ("commit_success.txt",)
+
 
 def iterator_state_file(process_index: int, process_count: int) -> str:
   """The file in a checkpoint's data item that holds one process's grain iterator state.

@@ -273,6 +273,11 @@ def test_orbax_writes_the_files_and_metadata_we_read_and_logs_the_notes_we_drop(
     assert (step / "state" / name).is_file(), _says(
         ORBAX, f"no longer writes state/{name} (has {sorted(os.listdir(step / 'state'))})",
         "STATE_INDEX_FILES (checkpointing.describe_damage names a missing one)")
+  empty = sorted({name for folder, _, files in os.walk(step) for name in files
+                  if os.path.getsize(os.path.join(folder, name)) == 0})
+  assert set(empty) <= set(li.EMPTY_FILES_OF_AN_INTACT_STEP), _says(
+      ORBAX, f"writes empty files {empty} in an intact step", "EMPTY_FILES_OF_AN_INTACT_STEP "
+      "(checkpointing's damage forensics would call this step damaged)")
   data_file = li.iterator_state_file(0, 1)
   assert (step / "data" / data_file).is_file(), _says(
       GRAIN, f"no longer saves an iterator as data/{data_file} "
