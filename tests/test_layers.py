@@ -23,7 +23,7 @@ ALLOWED = {
     "training": {"state", "inference", "models", "losses", "codecs", "evaluation", "data",
                  "skeleton", "draw", "config_checks", "input_size"},
     "describe": {"models", "skeleton", "input_size"}, "score_command": {"evaluation"},
-    "console": {"library_internals"},  # the command line's console filters and hooks
+    "console": {"commands", "library_internals"},  # the command line: help, filters, hooks
 }
 TOP = {"main"}  # the command line may import anything
 
