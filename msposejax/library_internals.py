@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import threading
 from typing import Any, Iterator
@@ -170,8 +171,11 @@ def is_empty_split_error(error: BaseException) -> bool:
 
 
 # --- orbax: checkpoint layout, metadata and console text ------------------------------------
-# Offered to state/checkpointing.py and main.py, which rely on the same things today with
-# their own copies (listed in tests/test_library_internals.py's module docstring).
+# Offered to state/ and the command line, which keep their own copies today (being rewritten
+# for #26 as this was written): state/damage.py (empty files but commit_success.txt, the
+# missing _METADATA / manifest.ocdbt, paths of the step named in orbax and tensorstore error
+# text), state/checkpointing.py (`getattr(metadata, "tree", metadata)`), console.py (the
+# read-only notes, "Event loop is closed", orbax coroutines by their code's folder).
 
 # What orbax's StandardSave/PyTreeSave writes at the top of an item's folder (OCDBT, the
 # default): without them orbax reads an empty tree instead of failing.
@@ -190,6 +194,23 @@ def iterator_state_file(process_index: int, process_count: int) -> str:
   `process_{i}-of-{n}.json`; a missing one fails the restore with that path in its text.
   """
   return f"process_{process_index}-of-{process_count}.json"
+
+
+def paths_named_in(error: BaseException, folder: str | os.PathLike) -> list[str]:
+  """The paths under `folder` that `error`, or an error it was raised from, names.
+
+  Relies on (orbax-checkpoint 0.12.8, grain 0.2.18, tensorstore 0.1.86): a restore that fails
+  on a file says which only in its text, by the file's path (a missing grain iterator file:
+  "File …/data/process_0-of-1.json does not exist"; tensorstore: the item's folder), never
+  in an exception type or attribute. The damage forensics names the bad file from these.
+  """
+  pattern = re.escape(str(folder)) + r"/[^\s'\",:]+"
+  named, seen = [], set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    named += [path.rstrip(".") for path in re.findall(pattern, str(error))]
+    error = error.__cause__ or error.__context__
+  return named
 
 
 def saved_tree(metadata: Any) -> Any:

@@ -255,56 +255,87 @@ def test_tfds_refuses_a_split_without_examples_in_the_words_we_match(tmp_path):
 
 
 # --- orbax ----------------------------------------------------------------------------------
+_STATE = {"params": {"w": np.ones(3, np.float32)}}
 
 
-def test_orbax_writes_the_files_and_metadata_we_read_and_logs_the_notes_we_drop(
-    tmp_path, caplog):
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+  """A checkpoint folder with step 1: a small state and a grain iterator's position."""
   import orbax.checkpoint as ocp
+  directory = tmp_path_factory.mktemp("library_internals") / "checkpoints"
   iterator = iter(_loader(_sampler()))
   next(iterator)
-  manager = ocp.CheckpointManager(tmp_path / "checkpoints")
-  state = {"params": {"w": np.ones(3, np.float32)}}
-  manager.save(1, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                          data=grain_python.PyGrainCheckpointSave(iterator)))
-  manager.wait_until_finished()
-  manager.close()
-  step = tmp_path / "checkpoints" / "1"
+  with ocp.CheckpointManager(directory) as manager:
+    manager.save(1, args=ocp.args.Composite(state=ocp.args.StandardSave(_STATE),
+                                            data=grain_python.PyGrainCheckpointSave(iterator)))
+    manager.wait_until_finished()
+  return directory
+
+
+def test_orbax_writes_the_files_the_damage_forensics_looks_for(checkpoints):
+  step = checkpoints / "1"
   for name in li.STATE_INDEX_FILES:
     assert (step / "state" / name).is_file(), _says(
         ORBAX, f"no longer writes state/{name} (has {sorted(os.listdir(step / 'state'))})",
-        "STATE_INDEX_FILES (checkpointing.describe_damage names a missing one)")
+        "STATE_INDEX_FILES (the damage forensics names a missing one)")
   empty = sorted({name for folder, _, files in os.walk(step) for name in files
                   if os.path.getsize(os.path.join(folder, name)) == 0})
   assert set(empty) <= set(li.EMPTY_FILES_OF_AN_INTACT_STEP), _says(
-      ORBAX, f"writes empty files {empty} in an intact step", "EMPTY_FILES_OF_AN_INTACT_STEP "
-      "(checkpointing's damage forensics would call this step damaged)")
+      ORBAX, f"writes empty files {empty} in an intact step",
+      "EMPTY_FILES_OF_AN_INTACT_STEP (the damage forensics would call this step damaged)")
   data_file = li.iterator_state_file(0, 1)
   assert (step / "data" / data_file).is_file(), _says(
       GRAIN, f"no longer saves an iterator as data/{data_file} "
       f"(has {sorted(os.listdir(step / 'data'))})", "iterator_state_file (damage forensics)")
-  tree = li.saved_tree(ocp.StandardCheckpointHandler().metadata(step / "state"))
+
+
+def test_orbax_names_a_missing_file_of_a_step_in_its_error(checkpoints):
+  import orbax.checkpoint as ocp
+  step = checkpoints / "1"
+  missing = step / "data" / li.iterator_state_file(0, 1)
+  saved = missing.read_bytes()
+  missing.unlink()
+  try:
+    with ocp.CheckpointManager(checkpoints) as manager, pytest.raises(Exception) as e:
+      manager.restore(1, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(_STATE),
+          data=grain_python.PyGrainCheckpointRestore(iter(_loader(_sampler())))))
+  finally:
+    missing.write_bytes(saved)
+  assert str(missing) in li.paths_named_in(e.value, step), _says(
+      f"{ORBAX} with {GRAIN}", f"no longer names a missing data/{missing.name} in the "
+      f"error of a restore ({type(e.value).__name__}: {str(e.value)[:200]})",
+      "paths_named_in (the damage forensics names the bad file of a step)")
+
+
+def test_orbax_metadata_holds_the_saved_tree(checkpoints):
+  import orbax.checkpoint as ocp
+  tree = li.saved_tree(ocp.StandardCheckpointHandler().metadata(checkpoints / "1" / "state"))
   assert isinstance(tree, dict) and set(tree) == {"params"} and set(tree["params"]) == {"w"}, \
       _says(ORBAX, f"StandardCheckpointHandler().metadata gives {type(tree).__name__}, not the "
             "saved tree", "saved_tree (checkpointing: weights-only and same-arrays checks)")
+
+
+def test_orbax_logs_the_read_only_notes_we_drop_and_runs_coroutines_from_its_folder(
+    checkpoints, caplog):
+  import orbax.checkpoint as ocp
   with caplog.at_level(logging.WARNING):
-    ocp.CheckpointManager(tmp_path / "checkpoints",
+    ocp.CheckpointManager(checkpoints,
                           options=ocp.CheckpointManagerOptions(read_only=True, max_to_keep=2))
   for note in li.READ_ONLY_NOTES:
     assert any(r.getMessage().startswith(note) for r in caplog.records), _says(
         ORBAX, f"no longer logs {note!r} for a read-only manager (it logged "
-        f"{[r.getMessage()[:60] for r in caplog.records]})", "READ_ONLY_NOTES (main.py)")
-  coroutine = ocp.StandardCheckpointHandler().async_save(step / "unused",
-                                                          args=ocp.args.StandardSave(state))
+        f"{[r.getMessage()[:60] for r in caplog.records]})", "READ_ONLY_NOTES (console)")
+  coroutine = ocp.StandardCheckpointHandler().async_save(checkpoints / "unused",
+                                                          args=ocp.args.StandardSave(_STATE))
+  ours = _not_orbax()
   try:
     assert li.is_orbax_coroutine(coroutine), _says(
         ORBAX, f"coroutines' code is no longer in an orbax folder "
-        f"({coroutine.cr_code.co_filename})", "is_orbax_coroutine (main.py)")
-  finally:
-    coroutine.close()
-  ours = _not_orbax()
-  try:
+        f"({coroutine.cr_code.co_filename})", "is_orbax_coroutine (console)")
     assert not li.is_orbax_coroutine(ours)
   finally:
+    coroutine.close()
     ours.close()
 
 
