@@ -1,13 +1,17 @@
-"""`msposejax describe`: size, cost and output shapes of the model a config builds."""
+"""`msposejax describe`: size, cost and output shapes of the model a config builds;
+`msposejax config show`: the config itself, every field resolved."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import json
+
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import yaml
 
 from msposejax import skeleton
 from msposejax.input_size import input_hw
@@ -60,3 +64,22 @@ def describe(config: ml_collections.ConfigDict) -> dict[str, Any]:
       "input_shape": list(images.shape),
       "outputs": shapes,
   }
+
+
+def run_command(command: tuple[str, ...], config: ml_collections.ConfigDict, args: Any) -> None:
+  """`describe`: the JSON of `describe`; `config show`: `config_yaml`."""
+  del args  # neither takes a flag besides --config
+  if command == ("describe",):
+    print(json.dumps(describe(config), indent=1))
+  else:
+    print(config_yaml(config), end="")
+
+
+def config_yaml(config: ml_collections.ConfigDict) -> str:
+  """Every field of `config` as YAML, one a line, in the order the config files define them;
+  references resolved, tuples written [a, b] (what mmpose's print_config shows)."""
+  dumper = type("Dumper", (yaml.SafeDumper,), {})
+  dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v,
+                                                                 flow_style=True))
+  return yaml.dump(json.loads(config.to_json()), Dumper=dumper, sort_keys=False,
+                   allow_unicode=True)

@@ -156,3 +156,9 @@ def run(predictions: str, ground_truth: str, json_out: str | None = None) -> int
     print(f"mean pred - gt offset of the joints within 0.5 h: ({dx:+.2f}, {dy:+.2f}) px "
           f"(an index-base slip would add about 1 px to both)")
   return _write_json(report, json_out)
+
+
+def run_command(command: tuple[str, ...], config: None, args: Any) -> None:
+  """`msposejax score` from the command line: `run`, then exit with its code."""
+  del command, config  # one command, no config
+  sys.exit(run(args.predictions, args.ground_truth, args.json))

@@ -19,9 +19,13 @@ def _fail(message: str) -> None:
   raise SystemExit(f"msposejax: {message}")
 
 
-def run(command: str, args: Any) -> None:
-  """Runs `predict` or `export` with the flag values in `args` (attributes named as flags;
-  `main.py` has checked that predict has one of --images and --video)."""
+def run_command(command: tuple[str, ...], config: None, args: Any) -> None:
+  """Runs `predict` or `export` with the flag values in `args` (attributes named as flags);
+  the checkpoint's own config describes the model."""
+  del config  # neither takes one
+  if command == ("predict",) and (args.images is None) == (args.video is None):
+    _fail("predict needs --images FILES or --video FILE (one of them), e.g. msposejax predict "
+          "--checkpoint runs/quickstart --images photos/ --out predictions/")
   if args.box is not None and (args.video is None or len(args.box) != 4):
     _fail("--box is x1,y1,x2,y2 of the person in the first frame of --video")
   if args.video is None and (args.min_cutoff, args.beta) != (None, None):
@@ -35,7 +39,7 @@ def run(command: str, args: Any) -> None:
   if args.submission:
     check_writable(os.path.dirname(os.path.abspath(os.path.expanduser(args.submission))),
                    "--submission", args.submission)
-  if command == "export":
+  if command == ("export",):
     return _export(args)
   from msposejax.inference.predict_files import LOCK_FILE, output_lock
   name = LOCK_FILE if folder == args.out else f".{os.path.basename(args.out)}{LOCK_FILE}"
@@ -43,9 +47,9 @@ def run(command: str, args: Any) -> None:
     (_video if args.video is not None else _images)(_predictor(args), args)
 
 
-def output_folder(command: str, args: Any) -> str:
+def output_folder(command: tuple[str, ...], args: Any) -> str:
   """The folder --out writes into: --out itself, or the folder of a --video output file."""
-  if command == "predict" and args.video is not None and writes_video_file(args.out):
+  if command == ("predict",) and args.video is not None and writes_video_file(args.out):
     return os.path.dirname(os.path.abspath(os.path.expanduser(args.out)))
   return args.out
 
