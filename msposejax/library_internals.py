@@ -199,10 +199,11 @@ def iterator_state_file(process_index: int, process_count: int) -> str:
 def paths_named_in(error: BaseException, folder: str | os.PathLike) -> list[str]:
   """The paths under `folder` that `error`, or an error it was raised from, names.
 
-  Relies on (orbax-checkpoint 0.12.8, grain 0.2.18, tensorstore 0.1.86): a restore that fails
-  on a file says which only in its text, by the file's path (a missing grain iterator file:
-  "File …/data/process_0-of-1.json does not exist"; tensorstore: the item's folder), never
-  in an exception type or attribute. The damage forensics names the bad file from these.
+  Relies on (orbax-checkpoint 0.12.8 with grain 0.2.18): a restore that fails on a file says
+  which only in its text, by the file's path, never in an exception type or attribute (a
+  missing grain iterator file: "File …/data/process_0-of-1.json does not exist", tested;
+  tensorstore's errors name the item's folder, as state/damage.py matches: not tested here).
+  The damage forensics names the bad file of a step from these.
   """
   pattern = re.escape(str(folder)) + r"/[^\s'\",:]+"
   named, seen = [], set()
@@ -215,8 +216,8 @@ def paths_named_in(error: BaseException, folder: str | os.PathLike) -> list[str]
 
 def saved_tree(metadata: Any) -> Any:
   """The tree of `StandardCheckpointHandler().metadata(path)`: orbax 0.12.8 returns a
-  TreeMetadata with `.tree` (the nested dict of array metadata); older releases returned the
-  dict itself."""
+  TreeMetadata whose `.tree` is the nested dict of array metadata (anything without `.tree`
+  is taken to be that dict itself)."""
   return getattr(metadata, "tree", metadata)
 
 
