@@ -4,7 +4,7 @@
   python bench/checkpoint_save.py --devices 8 --fsdp 2 --no-replica-parallel
 
 The state of `configs/tiny.py` with one stack (626 arrays) on DEVICES fake CPU devices,
-parameters sharded FSDP-ways; three saves through `state.checkpointing.save`, each waited
+parameters sharded FSDP-ways; three saves through `Checkpointer.save`, each waited
 for. `--no-replica-parallel` registers orbax's ArrayHandler(use_replica_parallel=False) for
 jax.Array in this process only (a global registration: not what msposejax does). Results:
 docs/benchmarks.md ("The suite, fourth session").
@@ -43,13 +43,13 @@ workdir = tempfile.mkdtemp()
 try:
   trainer = Trainer(config, workdir)
   state = trainer.init_state()
-  with checkpointing.manager(workdir, config) as mngr:
+  with checkpointing.Checkpointer(workdir, config) as ckpt:
     for step in (1, 2, 3):
       state = state.replace(step=step)
       start = time.perf_counter()
-      checkpointing.save(mngr, state, config)
+      ckpt.save(state)
       blocking = time.perf_counter() - start
-      mngr.wait_until_finished()
+      ckpt.wait_until_finished()
       print(f"save {step}: {len(jax.tree.leaves(state))} arrays on {jax.device_count()} "
             f"devices, blocking {blocking:.2f} s, total {time.perf_counter() - start:.2f} s")
 finally:

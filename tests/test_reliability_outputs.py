@@ -60,9 +60,9 @@ def test_a_step_the_workdir_does_not_hold_is_named_with_the_steps_it_holds(tiny_
       Predictor.from_checkpoint(path, step=777 if path == workdir else None)
     assert str(e.value) == want and not isinstance(e.value, checkpointing.DamagedCheckpointError)
   # eval goes through the same check before its restore
-  with checkpointing.manager(workdir, read_only=True) as mngr:
+  with checkpointing.Checkpointer(workdir, read_only=True) as ckpt:
     with pytest.raises(FileNotFoundError, match=want):
-      checkpointing.saved_config_checked(mngr, 777)
+      ckpt.saved_config(777)
 
 
 def test_a_damaged_step_is_still_called_damaged(tiny_run, tmp_path):

@@ -107,12 +107,12 @@ class Predictor:
     """Restores a training workdir (its best step, else latest) or one step's directory."""
     workdir, found = checkpointing.resolve(path)
     step = found if step is None else step
-    with checkpointing.manager(workdir, read_only=True) as mngr:
-      return cls._restore(mngr, workdir, step, flip_test)
+    with checkpointing.Checkpointer(workdir, read_only=True) as ckpt:
+      return cls._restore(ckpt, workdir, step, flip_test)
 
   @classmethod
-  def _restore(cls, mngr, workdir, step: int, flip_test: bool | None) -> "Predictor":
-    config = checkpointing.saved_config_checked(mngr, step)
+  def _restore(cls, ckpt, workdir, step: int, flip_test: bool | None) -> "Predictor":
+    config = ckpt.saved_config(step)
     try:
       model = pose_net_from_config(config.model)
       device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
@@ -122,7 +122,7 @@ class Predictor:
       raise ValueError(f"checkpoint {workdir} step {step} has a config this msposejax cannot "
                        f"build a model from: {reason}") from None
     try:  # the weights only: no optimizer state is read, whatever the checkpoint holds
-      variables = checkpointing.restore_variables(mngr, step, abstract)
+      variables = ckpt.restore_variables(step, abstract)
     except checkpointing.DamagedCheckpointError:
       raise
     except (ValueError, KeyError) as e:

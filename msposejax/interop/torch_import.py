@@ -56,17 +56,15 @@ def import_torch(checkpoint: str | os.PathLike, config: ml_collections.ConfigDic
   config = config.copy_and_resolve_references()
   with config.unlocked():
     config.init_from = ""  # the imported weights are the starting point
-  mngr = checkpointing.manager(out, config)
-  if mngr.latest_step() is not None:
-    raise FileExistsError(f"{checkpointing.as_path(out)} already holds checkpoints; "
-                          "import into a new folder")
-  # Freshly initialised variables (seeded by the config): what PyTorch does not provide (the
-  # MSS heads and MSR-net of an MSS+MSR config) starts as a training from scratch would.
-  model = pose_net_from_config(config.model)
-  target = init_variables(model, config.input_size, config.seed)
-  variables, report = convert(state_dict, jax.device_get(target))
-  variables = jax.tree.map(lambda new, old: np.asarray(new, old.dtype), variables, target)
-  checkpointing.save_variables(mngr, variables, config)
-  mngr.wait_until_finished()
-  mngr.close()
+  with checkpointing.Checkpointer(out, config) as ckpt:
+    if ckpt.latest_step() is not None:
+      raise FileExistsError(f"{checkpointing.as_path(out)} already holds checkpoints; "
+                            "import into a new folder")
+    # Freshly initialised variables (seeded by the config): what PyTorch does not provide
+    # (the MSS heads and MSR-net of an MSS+MSR config) starts as a training from scratch would.
+    model = pose_net_from_config(config.model)
+    target = init_variables(model, config.input_size, config.seed)
+    variables, report = convert(state_dict, jax.device_get(target))
+    variables = jax.tree.map(lambda new, old: np.asarray(new, old.dtype), variables, target)
+    ckpt.save_variables(variables)
   return {**report, "path": str(checkpointing.as_path(out) / checkpointing.CHECKPOINT_DIR / "0")}

@@ -96,9 +96,13 @@ class PoseNet(nn.Module):
     return {"stacks": tuple(stacks), "final": final}
 
 
-# `config.model`'s fields; msr_residual may be absent (checkpoints saved before it existed).
+# `config.model`'s fields.
 MODEL_FIELDS = ("num_stacks", "features", "depth", "num_joints", "mss", "msr", "msr_upsample",
                 "msr_residual", "stem_features", "remat", "dtype")
+# Fields added after checkpoints were first written, and the value a saved config without one
+# means (the one place for these defaults: building a model and comparing a checkpoint's
+# config with a run's both read them here).
+ADDED_FIELDS = {"msr_residual": False}
 
 
 def pose_net_from_config(model_config: ml_collections.ConfigDict) -> PoseNet:
@@ -106,7 +110,7 @@ def pose_net_from_config(model_config: ml_collections.ConfigDict) -> PoseNet:
   field or a missing one (a config file's typo is caught when it loads; a checkpoint's saved
   config, edited or written by another version, only here)."""
   unknown = sorted(set(model_config.keys()) - set(MODEL_FIELDS))
-  missing = [f for f in MODEL_FIELDS if f not in model_config and f != "msr_residual"]
+  missing = [f for f in MODEL_FIELDS if f not in model_config and f not in ADDED_FIELDS]
   if unknown or missing:
     raise ValueError("config.model " + "; ".join(text for text in (
         unknown and f"has unknown fields {unknown}",
@@ -118,7 +122,7 @@ def pose_net_from_config(model_config: ml_collections.ConfigDict) -> PoseNet:
                  depth=model_config.depth, num_joints=model_config.num_joints,
                  mss=model_config.mss, msr=model_config.msr,
                  msr_upsample=model_config.msr_upsample,
-                 # Checkpoints saved before the field existed have the plain form.
-                 msr_residual=bool(model_config.get("msr_residual", False)),
+                 msr_residual=bool(model_config.get("msr_residual",
+                                                    ADDED_FIELDS["msr_residual"])),
                  stem_features=tuple(model_config.stem_features), remat=model_config.remat,
                  dtype=DTYPES[model_config.dtype])

@@ -1,25 +1,24 @@
-"""orbax checkpoints (IO): train state + grain iterator state + config in every training step;
-weights and config in an import-torch step (`save_variables`).
+"""orbax checkpoints (IO): `Checkpointer` owns one workdir's orbax CheckpointManager for its
+whole life. A training step holds the train state, the grain iterator's state and the config;
+an import-torch step (`save_variables`) the weights and the config.
 
-grain is imported only where a data iterator is saved or restored, so prediction never
-loads it.
-
-Layout: WORKDIR/checkpoints/STEP/{state, data, config}. The manager keeps the last
-`config.checkpoint.keep` steps plus the one with the best validation headline metric
-(`metrics`: {"pckh@0.5": …} for MPII skeletons, {"pck@0.2": …} for LSP, {"oks_ap": …} for
-COCO-format data; `headline_metric`), saves asynchronously, and
-answers orbax's preemption check. The config travels with each checkpoint, so a checkpoint
-can be restored from its path alone.
+Layout: WORKDIR/checkpoints/STEP/{state, data, config}. The last `config.checkpoint.keep`
+steps are kept, plus the one with the best validation headline metric (`metrics`:
+{"pckh@0.5": …} for MPII skeletons, {"pck@0.2": …} for LSP, {"oks_ap": …} for COCO-format
+data; `headline_metric`). Saves are asynchronous. The config travels with each step, so a
+step can be restored from its path alone. grain is imported only where a data iterator is
+saved or restored, so prediction never loads it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-import flax.traverse_util
 import jax
 import ml_collections
 import numpy as np
@@ -27,13 +26,19 @@ import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
-from msposejax.config_checks import get_field
-from msposejax.input_size import input_hw
+from msposejax.state.damage import DamagedCheckpointError, damage_error
+from msposejax.state.variables import check_same_arrays
 
 if TYPE_CHECKING:
   import grain.python as grain
 
 CHECKPOINT_DIR = "checkpoints"
+DamagedCheckpointError = DamagedCheckpointError  # raised here; defined with the forensics
+
+
+class CheckpointSaveError(ValueError):
+  """A step that could not be written (a full disk); the message names it and the last step
+  that was."""
 
 
 def as_path(path: str | os.PathLike) -> epath.Path:
@@ -58,9 +63,7 @@ def _rank(metrics: dict[str, float] | None) -> float:
   return float("-inf") if value is None or value != value else value  # NaN ranks last
 
 
-def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None = None,
-            read_only: bool = False) -> ocp.CheckpointManager:
-  keep = config.checkpoint.keep if config is not None else 3
+def _manager(directory: epath.Path, keep: int, read_only: bool) -> ocp.CheckpointManager:
   policy = pp.AnyPreservationPolicy([
       pp.LatestN(keep),
       pp.BestN(get_metric_fn=_rank, n=1, keep_checkpoints_without_metrics=False),
@@ -70,277 +73,235 @@ def manager(workdir: str | os.PathLike, config: ml_collections.ConfigDict | None
   options = ocp.CheckpointManagerOptions(preservation_policy=policy, best_fn=_rank,
                                          best_mode="max", create=not read_only,
                                          read_only=read_only, enable_async_checkpointing=True)
-  return ocp.CheckpointManager(as_path(workdir) / CHECKPOINT_DIR, options=options)
+  return ocp.CheckpointManager(directory, options=options)
 
 
-def _config_save(config: ml_collections.ConfigDict) -> ocp.args.JsonSave:
-  return ocp.args.JsonSave(json.loads(config.to_json_best_effort()))
+class Checkpointer:
+  """The checkpoints of one workdir: open, resume, save, restore, close (a context manager).
 
-
-def save(mngr: ocp.CheckpointManager, state: Any, config: ml_collections.ConfigDict,
-         data_iterator: grain.PyGrainDatasetIterator | None = None,
-         metrics: dict[str, float] | None = None, force: bool = False) -> bool:
-  items = {"state": ocp.args.StandardSave(state), "config": _config_save(config)}
-  if data_iterator is not None:
-    import grain.python as grain  # only a training saves the data iterator
-    items["data"] = grain.PyGrainCheckpointSave(data_iterator)
-  return mngr.save(int(state.step), args=ocp.args.Composite(**items), metrics=metrics,
-                   force=force)
-
-
-def resave_with_metrics(mngr: ocp.CheckpointManager, state: Any,
-                        config: ml_collections.ConfigDict, data_iterator: Any,
-                        metrics: dict[str, float]) -> None:
-  """Saves the step again with its evaluation metrics (orbax cannot add metrics to a saved
-  step): the final step is first saved without them, so a failing evaluation loses nothing."""
-  step = int(state.step)
-  if step in mngr.all_steps():
-    mngr.delete(step)
-  save(mngr, state, config, data_iterator, metrics=metrics, force=True)
-  mngr.wait_until_finished()
-
-
-def saved_config(mngr: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
-  restored = mngr.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
-  return ml_collections.ConfigDict(restored["config"])
-
-
-# Model fields added after checkpoints were first written: a checkpoint without one has the
-# value given here.
-_ADDED_MODEL_FIELDS = {"msr_residual": False}
-
-
-def _same_input_size(saved, mine) -> bool:
-  """Whether a saved config's input_size (JSON: n or [H, W]) is the config's (n or (H, W)):
-  compared as (H, W), so 256 and [256, 256] agree, and a missing or unreadable saved value
-  agrees with nothing."""
-  try:
-    return input_hw(saved) == input_hw(mine)
-  except ValueError:
-    return False
-
-
-def check_same_model(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
-                     where: str) -> None:
-  """Raises ValueError naming each model/input field in which two configs differ."""
-  diffs = []
-  for section in ("model",):
-    mine, theirs = config[section].to_dict(), saved[section].to_dict()
-    for key in sorted(set(mine) | set(theirs)):
-      a, b = mine.get(key), theirs.get(key, _ADDED_MODEL_FIELDS.get(key))
-      if key != "remat" and key != "dtype" and (list(a) if isinstance(a, tuple) else a) != b:
-        diffs.append(f"{section}.{key}: checkpoint {b!r} vs config {a!r}")
-  if not _same_input_size(saved.get("input_size"), config.input_size):
-    diffs.append(f"input_size: checkpoint {saved.get('input_size')!r} vs config "
-                 f"{config.input_size!r}")
-  if diffs:
-    raise ValueError(f"{where} holds a checkpoint of another model ({'; '.join(diffs)}); use "
-                     "a new workdir, or config.init_from to start from it")
-
-
-# Settings a resumed run must share with its checkpoint: they fix the optimizer state's shape
-# or the data order, so a change would not continue the run (or fail deep inside orbax).
-_RESUME_FIELDS = ("seed", "batch_size", "optimizer.name", "data.dataset", "data.train_split",
-                  "data.stream_start")
-
-
-def check_resumable(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
-                    where: str) -> None:
-  """Raises ValueError naming each training setting that differs from the checkpoint's."""
-  pairs = {f: (get_field(saved, f), get_field(config, f))
-           for f in (*_RESUME_FIELDS, "optimizer.grad_clip")}
-  diffs = [f"{f}: checkpoint {a!r} vs config {b!r}" for f, (a, b) in pairs.items()
-           if f in _RESUME_FIELDS and a is not None and a != b]
-  a, b = pairs["optimizer.grad_clip"]
-  if bool(a) != bool(b):
-    diffs.append(f"optimizer.grad_clip: checkpoint {a!r} vs config {b!r} (clipping on/off)")
-  if diffs:
-    raise ValueError(f"{where} holds a run with other training settings ({'; '.join(diffs)}); "
-                     "resuming would not continue it: use a new workdir, or config.init_from "
-                     "to start from it")
-
-
-def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
-            data_iterator: grain.PyGrainDatasetIterator | None = None) -> Any:
-  """Restores the state onto `abstract_state`'s shardings (and the iterator in place)."""
-  items = {"state": ocp.args.StandardRestore(abstract_state)}
-  if data_iterator is not None:
-    import grain.python as grain
-    items["data"] = grain.PyGrainCheckpointRestore(data_iterator)
-  return mngr.restore(step, args=ocp.args.Composite(**items))["state"]
-
-
-def save_variables(mngr: ocp.CheckpointManager, variables: dict[str, Any],
-                   config: ml_collections.ConfigDict, step: int = 0) -> None:
-  """A weights-only checkpoint (import-torch): state = {step, params, batch_stats}, with no
-  optimizer state; predict with it, or start a training from it with `config.init_from`."""
-  state = {"step": np.int32(step), "params": variables["params"],
-           "batch_stats": variables["batch_stats"]}
-  mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                           config=_config_save(config)), force=True)
-
-
-def holds_weights_only(mngr: ocp.CheckpointManager, step: int) -> bool:
-  """True for a `save_variables` checkpoint (no optimizer state: it cannot be resumed)."""
-  # Read from the step's files: a manager knows an item's metadata only after restoring it.
-  try:
-    tree = ocp.StandardCheckpointHandler().metadata(mngr.directory / str(step) / "state")
-  except Exception:  # pylint: disable=broad-except  (damage is reported by the restore)
-    return False
-  tree = getattr(tree, "tree", tree)
-  return isinstance(tree, dict) and "opt_state" not in tree
-
-
-def restore_variables(mngr: ocp.CheckpointManager, step: int, abstract: dict[str, Any]
-                      ) -> dict[str, Any]:
-  """Only {"params", "batch_stats"} of a step (full or weights-only) onto `abstract`'s
-  shardings (`variables.abstract_variables`); the optimizer state is never read. Use a
-  manager of its own (`manager(..., read_only=True)`): orbax binds an item to the kind of
-  restore first used on it.
-
-  Raises:
-    DamagedCheckpointError: a damaged step (naming its bad file).
-    ValueError: variables of another model.
+  Every read of a step names a damaged step and its bad file (DamagedCheckpointError) and a
+  step the workdir does not hold (FileNotFoundError); a save the disk refuses is one
+  CheckpointSaveError, wherever orbax's asynchronous write reports it.
   """
-  args = ocp.args.PyTreeRestore(item=abstract, partial_restore=True,
-                                restore_args=ocp.checkpoint_utils.construct_restore_args(abstract))
-  try:
-    restored = mngr.restore(step, args=ocp.args.Composite(state=args))["state"]
-  except Exception as e:  # pylint: disable=broad-except  (orbax, tensorstore, OS, JSON errors)
-    _raise_if_damaged(mngr, step, e)
-    raise
-  _check_same_arrays(mngr, step, abstract)
-  return restored
 
+  def __init__(self, workdir: str | os.PathLike,
+               config: ml_collections.ConfigDict | None = None, read_only: bool = False):
+    """`config` is saved with every step (and sets how many are kept); read-only: no saves."""
+    self.workdir = as_path(workdir)
+    self.directory = self.workdir / CHECKPOINT_DIR
+    self._config = config
+    self._read_only = read_only
+    self._writing: int | None = None  # the step whose asynchronous save may still fail
+    self._mngr = self._open()
 
-def _check_same_arrays(mngr: ocp.CheckpointManager, step: int, abstract: dict[str, Any]
-                       ) -> None:
-  """A partial restore drops arrays the model lacks without a word: the step's arrays and
-  the model's must be the same set (a config edited to `msr=false` beside MSR-net's arrays
-  changed the keypoints silently)."""
-  try:
-    tree = ocp.StandardCheckpointHandler().metadata(mngr.directory / str(step) / "state")
-  except Exception:  # pylint: disable=broad-except  (the restore above read it)
-    return
-  tree = getattr(tree, "tree", tree)
-  names = lambda t: {"/".join(map(str, k)) for part in ("params", "batch_stats")
-                     for k in flax.traverse_util.flatten_dict({part: t.get(part, {})})}
-  saved, wanted = names(tree), names(abstract)
-  extra, missing = sorted(saved - wanted), sorted(wanted - saved)
-  if extra or missing:
-    first = lambda v: f"{', '.join(v[:2])}{', …' if len(v) > 2 else ''}"
-    what = "; ".join(text for text in (
-        extra and f"step {step} holds {len(extra)} arrays the model has not ({first(extra)})",
-        missing and f"step {step} lacks {len(missing)} arrays of the model "
-                    f"({first(missing)})") if text)
-    raise ValueError(what)
+  def _open(self) -> ocp.CheckpointManager:
+    keep = self._config.checkpoint.keep if self._config is not None else 3
+    return _manager(self.directory, keep, self._read_only)
 
+  def __enter__(self) -> "Checkpointer":
+    return self
 
-class DamagedCheckpointError(ValueError):
-  """A checkpoint step that cannot be read; the message names the step and the bad file."""
+  def __exit__(self, *exc) -> None:
+    self.close()
 
+  def close(self) -> None:
+    """Waits for a save still being written, then closes the manager."""
+    try:
+      self.wait_until_finished()
+    finally:
+      self._mngr.close()
 
-_ITEMS = ("state", "config")  # written by every save (data/ only with an iterator)
+  # -- what the workdir holds ----------------------------------------------------------------
 
+  def steps(self) -> list[int]:
+    return sorted(self._mngr.all_steps())
 
-def describe_damage(step_dir: epath.Path, error: BaseException) -> str | None:
-  """Which file of a checkpoint step is bad, and how, for a one-line message; None when no
-  file is at fault (e.g. the checkpoint is intact but of another model).
+  def latest_step(self) -> int | None:
+    return self._mngr.latest_step()
 
-  Checks, in order: a missing item folder, an empty file, a metadata file that is not JSON,
-  then any file of the step named in the error.
-  """
-  step_dir = epath.Path(step_dir)
-  for item in _ITEMS:
-    if not (step_dir / item).is_dir():
-      return f"{item}/ is missing"
-  files = sorted(_files(step_dir))
-  for path in files:
-    if path.stat().length == 0 and path.name != "commit_success.txt":
-      return f"{path.relative_to(step_dir)} is empty"
-  for path in files:
-    if "metadata" in path.name.lower() or path.suffix == ".json":
+  def best_step(self) -> int | None:
+    """Step with the highest saved headline metric, or None if no step has one."""
+    step = self._mngr.best_step()  # orbax ranks only the steps saved with metrics
+    if step is None or headline_metric(self._mngr.metrics(step)) is None:
+      return None
+    return step
+
+  def reached_preemption(self, step: int) -> bool:
+    """orbax's check for a preemption notice (multi-host: agreed by every process)."""
+    return self._mngr.reached_preemption(step)
+
+  # -- restoring -------------------------------------------------------------------------------
+
+  def _read(self, step: int, read: Callable[[], Any]) -> Any:
+    """`read()` of `step`, with a missing step and a damaged one named."""
+    if step not in self._mngr.all_steps():  # as the manager found them when it was made
+      held = ", ".join(map(str, self.steps())) or "none"
+      raise FileNotFoundError(f"no step {step} in {self.workdir}; its steps are {held}")
+    try:
+      return read()
+    except Exception as e:  # pylint: disable=broad-except  (orbax, tensorstore, OS, JSON errors)
+      damage = damage_error(self.directory, step, e)
+      if damage is not None:
+        raise damage from e
+      raise
+
+  def saved_config(self, step: int) -> ml_collections.ConfigDict:
+    """The config `step` was saved with."""
+    args = ocp.args.Composite(config=ocp.args.JsonRestore())
+    return ml_collections.ConfigDict(self._read(step, lambda: self._mngr.restore(
+        step, args=args))["config"])
+
+  def holds_weights_only(self, step: int) -> bool:
+    """True for a `save_variables` step (no optimizer state: it cannot be resumed)."""
+    tree = self._saved_tree(step)
+    return isinstance(tree, dict) and "opt_state" not in tree
+
+  def _saved_tree(self, step: int) -> Any:
+    # Read from the step's files: a manager knows an item's metadata only after restoring it.
+    try:
+      tree = ocp.StandardCheckpointHandler().metadata(self.directory / str(step) / "state")
+    except Exception:  # pylint: disable=broad-except  (damage is reported by the restore)
+      return None
+    return getattr(tree, "tree", tree)
+
+  def restore(self, step: int, abstract_state: Any,
+              data_iterator: grain.PyGrainDatasetIterator | None = None) -> Any:
+    """The train state of `step` onto `abstract_state`'s shardings (and the iterator's
+    position, in place)."""
+    items = {"state": ocp.args.StandardRestore(abstract_state)}
+    if data_iterator is not None:
+      import grain.python as grain
+      items["data"] = grain.PyGrainCheckpointRestore(data_iterator)
+    args = ocp.args.Composite(**items)
+    return self._read(step, lambda: self._mngr.restore(step, args=args))["state"]
+
+  def restore_variables(self, step: int, abstract: dict[str, Any]) -> dict[str, Any]:
+    """Only {"params", "batch_stats"} of a step (full or weights-only) onto `abstract`'s
+    shardings (`variables.abstract_variables`); the optimizer state is never read. Use a
+    Checkpointer of its own: orbax binds an item to the kind of restore first used on it.
+
+    Raises:
+      DamagedCheckpointError: a damaged step (naming its bad file).
+      ValueError: variables of another model (naming the arrays that differ).
+    """
+    args = ocp.args.PyTreeRestore(item=abstract, partial_restore=True,
+                                  restore_args=ocp.checkpoint_utils.construct_restore_args(
+                                      abstract))
+    restored = self._read(step, lambda: self._mngr.restore(
+        step, args=ocp.args.Composite(state=args)))["state"]
+    tree = self._saved_tree(step)
+    if tree is not None:  # (else the restore above would have failed)
+      check_same_arrays(tree, abstract, step)
+    return restored
+
+  def resume(self, abstract_state: Any, data_iterator: grain.PyGrainDatasetIterator,
+             check: Callable[[ml_collections.ConfigDict], None]) -> Any | None:
+    """The train state of the newest intact step (None: no step), the iterator set to it.
+
+    A damaged step is named (`say`), moved to WORKDIR/damaged_checkpoints/ (kept, never
+    deleted: the run will save that step again) and the step before it is tried. `check`
+    (the step's saved config) raises ValueError when the run cannot continue that step."""
+    moved = False
+    for step in reversed(self.steps()):
       try:
-        json.loads(path.read_text())
-      except (ValueError, UnicodeDecodeError):
-        return f"{path.relative_to(step_dir)} is not valid JSON"
-  state = step_dir / "state"
-  for name in ("_METADATA", "manifest.ocdbt"):  # without them orbax reads an empty tree
-    if not (state / name).exists():
-      return f"state/{name} is missing"
-  errors = list(_chain(error))
-  for e in errors:  # a file named by its path in an error, and gone (data/process_0-of-1.json)
-    for named in re.findall(re.escape(str(step_dir)) + r"/[^\s'\",:]+", str(e)):
-      if not epath.Path(named.rstrip(".")).exists():
-        return f"{epath.Path(named.rstrip('.')).relative_to(step_dir)} is missing"
-  for path in files:  # a file named by its path in an error
-    if any(str(path) in str(e) for e in errors):
-      return f"{path.relative_to(step_dir)} is unreadable"
-  for item in _ITEMS:  # OCDBT names the item's folder and the array, not the data file
-    for e in reversed(errors):
-      if f"{step_dir / item}" in str(e):
-        return f"{item}/ is unreadable ({' '.join(str(e).split())[:240]})"
+        saved = self.saved_config(step)
+        if self.holds_weights_only(step):
+          raise ValueError(f"{self.workdir} step {step} holds weights only (import-torch), no "
+                           f"training to resume: train from it in a new workdir with "
+                           f"--config.init_from={self.workdir}")
+        check(saved)
+        state = self.restore(step, abstract_state, data_iterator)
+      except DamagedCheckpointError as e:
+        aside = self.workdir / "damaged_checkpoints" / str(step)
+        if jax.process_index() == 0:
+          aside.parent.mkdir(parents=True, exist_ok=True)
+          (self.directory / str(step)).rename(aside)
+        _say(f"{e}; moved to {aside} (kept); trying the step before it")
+        moved = True
+        continue
+      if moved:  # the manager still lists the moved steps
+        self._mngr.close()
+        self._mngr = self._open()
+      _say(f"resumed from {self.directory / str(step)}")
+      return state
+    if moved:
+      raise DamagedCheckpointError(
+          f"no intact checkpoint in {self.directory}: every step was damaged (moved to "
+          f"{self.workdir / 'damaged_checkpoints'}); start again with a new workdir")
+    return None
+
+  # -- saving ----------------------------------------------------------------------------------
+
+  def save(self, state: Any, data_iterator: grain.PyGrainDatasetIterator | None = None,
+           metrics: dict[str, float] | None = None, force: bool = False) -> bool:
+    """Starts writing the train state (and the iterator's position) as step `state.step`,
+    with its headline metric if evaluated; returns whether orbax saves it (`force`: always)."""
+    items = {"state": ocp.args.StandardSave(state), "config": self._config_save()}
+    if data_iterator is not None:
+      import grain.python as grain  # only a training saves the data iterator
+      items["data"] = grain.PyGrainCheckpointSave(data_iterator)
+    return self._save(int(state.step), ocp.args.Composite(**items), metrics, force)
+
+  def save_variables(self, variables: dict[str, Any], step: int = 0) -> None:
+    """A weights-only step (import-torch): state = {step, params, batch_stats}, with no
+    optimizer state; predict with it, or start a training from it with `config.init_from`."""
+    state = {"step": np.int32(step), "params": variables["params"],
+             "batch_stats": variables["batch_stats"]}
+    self._save(step, ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                        config=self._config_save()), None, True)
+
+  def _config_save(self) -> ocp.args.JsonSave:
+    return ocp.args.JsonSave(json.loads(self._config.to_json_best_effort()))
+
+  def _save(self, step: int, args: ocp.args.Composite, metrics, force: bool) -> bool:
+    self.wait_until_finished()  # what orbax's save does first: here a failure is named
+    self._writing = step
+    with self._naming_a_full_disk():
+      return self._mngr.save(step, args=args, metrics=metrics, force=force)
+
+  def wait_until_finished(self) -> None:
+    """Returns once the step being written is on disk."""
+    with self._naming_a_full_disk():
+      self._mngr.wait_until_finished()
+    self._writing = None
+
+  @contextlib.contextmanager
+  def _naming_a_full_disk(self):
+    """A full disk, reported by orbax, tensorstore or the OS at this save, the next or the
+    wait, becomes one CheckpointSaveError naming the step being written and the last on disk."""
+    try:
+      yield
+    except Exception as e:  # pylint: disable=broad-except  (re-raised unless a full disk)
+      reason = _no_space(e)
+      if reason is None:
+        raise
+      step, self._writing = self._writing, None
+      try:
+        self._mngr.reload()
+        last = max((s for s in self._mngr.all_steps() if s != step), default=None)
+      except Exception:  # pylint: disable=broad-except  (only the message depends on it)
+        last = None
+      raise CheckpointSaveError(f"cannot save checkpoint {step}: no space left on device "
+                                f"({reason}); last checkpoint: {last}") from None
+
+
+def _no_space(error: BaseException) -> str | None:
+  """The OS's words when `error` (or one it came from) is a full disk, else None."""
+  while error is not None:
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+      return " ".join(str(error).split())
+    text = " ".join(str(error).split())
+    if "No space left on device" in text:  # tensorstore's: Failed writing: "PATH": WHY
+      found = re.search(r'Failed writing: (".*)$', text)
+      return found.group(1) if found else text[-300:]
+    error = error.__cause__ or error.__context__
   return None
 
 
-def _files(folder: epath.Path):
-  for path in folder.iterdir():  # epath has no recursive glob on every backend
-    if path.is_dir():
-      yield from _files(path)
-    else:
-      yield path
-
-
-def _chain(error: BaseException):
-  while error is not None:
-    yield error
-    error = error.__cause__ or error.__context__
-
-
-def restore_checked(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
-                    data_iterator: grain.PyGrainDatasetIterator | None = None) -> Any:
-  """`restore`, but a damaged step raises DamagedCheckpointError naming it and its bad file."""
-  try:
-    return restore(mngr, step, abstract_state, data_iterator)
-  except Exception as e:  # pylint: disable=broad-except  (orbax, tensorstore, OS, JSON errors)
-    _raise_if_damaged(mngr, step, e)
-    raise
-
-
-def saved_config_checked(mngr: ocp.CheckpointManager, step: int) -> ml_collections.ConfigDict:
-  """`saved_config`, but a damaged step raises DamagedCheckpointError naming the bad file,
-  and a step the workdir does not hold FileNotFoundError naming the steps it holds."""
-  check_step_exists(mngr, step)
-  try:
-    return saved_config(mngr, step)
-  except Exception as e:  # pylint: disable=broad-except
-    _raise_if_damaged(mngr, step, e)
-    raise
-
-
-def check_step_exists(mngr: ocp.CheckpointManager, step: int) -> None:
-  """Raises FileNotFoundError when `step` is not a step of `mngr`'s directory (e.g. a typo in
-  `--step`): an absent step is not a damaged one. A damaged step's folder still counts."""
-  steps = sorted(mngr.all_steps())  # as the manager found them when it was made
-  if step not in steps:
-    workdir = as_path(mngr.directory).parent
-    held = ", ".join(map(str, steps)) if steps else "none"
-    raise FileNotFoundError(f"no step {step} in {workdir}; its steps are {held}")
-
-
-def _raise_if_damaged(mngr: ocp.CheckpointManager, step: int, error: Exception) -> None:
-  damage = describe_damage(mngr.directory / str(step), error)
-  if damage:
-    raise DamagedCheckpointError(
-        f"checkpoint step {step} in {mngr.directory} is damaged: {damage}") from error
-
-
-def best_step(mngr: ocp.CheckpointManager) -> int | None:
-  """Step with the highest saved headline metric, or None if no step has one."""
-  step = mngr.best_step()  # orbax ranks only the steps saved with metrics
-  if step is None or headline_metric(mngr.metrics(step)) is None:
-    return None
-  return step
+def _say(text: str) -> None:
+  """The console is for people, and only process 0 speaks (flushed: logs are tailed)."""
+  if jax.process_index() == 0:
+    print(text, flush=True)
 
 
 def resolve(path: str | os.PathLike, prefer_best: bool = True) -> tuple[epath.Path, int]:
@@ -351,47 +312,16 @@ def resolve(path: str | os.PathLike, prefer_best: bool = True) -> tuple[epath.Pa
   if not (path / CHECKPOINT_DIR).is_dir():
     raise FileNotFoundError(f"{path} is neither a training workdir (no {CHECKPOINT_DIR}/) nor "
                             f"a checkpoint step directory ({CHECKPOINT_DIR}/STEP)")
-  with manager(path, read_only=True) as mngr:
-    step = (best_step(mngr) if prefer_best else None) or mngr.latest_step()
+  with Checkpointer(path, read_only=True) as ckpt:
+    step = (ckpt.best_step() if prefer_best else None) or ckpt.latest_step()
   if step is None:
     raise FileNotFoundError(f"{path / CHECKPOINT_DIR} holds no checkpoint")
   return path, step
 
 
-def stream_start(config: ml_collections.ConfigDict) -> int:
-  """Examples of the training stream a run skips (`config.data.stream_start`, resolved).
-
-  -1 (the default) means: none for a run from scratch, and for a run with `init_from` all
-  that its source drew, its own ancestors' included, so every stage of a staged recipe sees
-  new examples with new augmentations, exactly those a single run of the same total length
-  would have drawn next.
-  """
-  start = int(config.data.stream_start)
-  if start >= 0:
-    return start
-  if not config.init_from:
-    return 0
-  src_dir, step = resolve(config.init_from)
-  with manager(src_dir, read_only=True) as mngr:
-    src = saved_config(mngr, step)
-  before = max(int(src.get("data", {}).get("stream_start", 0)), 0)  # older checkpoints: 0
-  return before + step * int(src.batch_size)
-
-
-def load_partial(target: dict, source: dict) -> tuple[dict, list[str], list[str]]:
-  """Copies every `source` leaf whose path and shape match into `target`.
-
-  Returns (merged, loaded paths, new paths). Used by `config.init_from` (a stage-1 MSS
-  checkpoint initialising the stage-2 MSS+MSR model: the MSR-net is new).
-  """
-  flat_t = flax.traverse_util.flatten_dict(target, sep="/")
-  flat_s = flax.traverse_util.flatten_dict(source, sep="/")
-  loaded, new = [], []
-  for key, value in flat_t.items():
-    if key in flat_s and flat_s[key].shape == value.shape:
-      flat_t[key] = jax.device_put(flat_s[key], value.sharding) if hasattr(value, "sharding") \
-          else flat_s[key]
-      loaded.append(key)
-    else:
-      new.append(key)
-  return flax.traverse_util.unflatten_dict(flat_t, sep="/"), loaded, new
+def saved_config_of(path: str | os.PathLike) -> tuple[ml_collections.ConfigDict, int]:
+  """(saved config, step) of a workdir's best (else latest) step or of a step directory:
+  what `config.init_from` names."""
+  workdir, step = resolve(path)
+  with Checkpointer(workdir, read_only=True) as ckpt:
+    return ckpt.saved_config(step), step

@@ -13,6 +13,7 @@ import ml_collections
 from msposejax import skeleton
 from msposejax.state import checkpointing
 from msposejax.training import log_file
+from msposejax.training.compatibility import check_same_model
 from msposejax.training.reports import say, table
 from msposejax.training.trainer import Trainer
 
@@ -35,14 +36,14 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict | None, workdir: str |
   step = found if step is None else step
   with log_file.to_file(workdir):
     trainer = Trainer(config, workdir) if config is not None else None  # a bad config: at once
-    with checkpointing.manager(workdir, read_only=True) as mngr:
-      saved = checkpointing.saved_config_checked(mngr, step)
+    with checkpointing.Checkpointer(workdir, read_only=True) as ckpt:
+      saved = ckpt.saved_config(step)
       if trainer is None:
         config = _as_eval_config(saved)
         trainer = Trainer(config, workdir)
       else:
-        checkpointing.check_same_model(saved, config, str(workdir))
-      variables = checkpointing.restore_variables(mngr, step, trainer.abstract_variables())
+        check_same_model(saved, config, str(workdir))
+      variables = ckpt.restore_variables(step, trainer.abstract_variables())
     skel = skeleton.from_config(config)
     results = (workdir / f"eval_step{step}_coco_results.json"
                if skel.metric == skeleton.OKS_AP else None)

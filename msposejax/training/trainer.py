@@ -23,7 +23,7 @@ from msposejax.losses.total import make_loss_fn
 from msposejax.models import pose_net_from_config
 from msposejax.state import checkpointing
 from msposejax.state.train_state import TrainState
-from msposejax.state.variables import abstract_variables, init_variables
+from msposejax.state.variables import abstract_variables, init_variables, load_partial
 from msposejax.training import evaluator, sharding
 from msposejax.training.optimizer import learning_rate_schedule, make_optimizer
 from msposejax.training.reports import say
@@ -78,13 +78,13 @@ class Trainer:
 
   def _load_init_from(self, state: TrainState) -> TrainState:
     src_dir, step = checkpointing.resolve(self.config.init_from)
-    with checkpointing.manager(src_dir, read_only=True) as mngr:
-      src_config = checkpointing.saved_config_checked(mngr, step)
+    with checkpointing.Checkpointer(src_dir, read_only=True) as ckpt:
+      src_config = ckpt.saved_config(step)
       # The source's weights only (a full train state or an import-torch checkpoint).
-      restored = checkpointing.restore_variables(mngr, step, abstract_variables(
+      restored = ckpt.restore_variables(step, abstract_variables(
           pose_net_from_config(src_config.model), src_config.input_size,
           sharding.replicated(self.mesh)))
-    variables, loaded, new = checkpointing.load_partial(
+    variables, loaded, new = load_partial(
         {"params": state.params, "batch_stats": state.batch_stats}, restored)
     new_modules = sorted({p.split("/")[1] for p in new})
     report = (f"init_from {src_dir} (step {step}): {len(loaded)} arrays loaded, {len(new)} new"

@@ -43,9 +43,8 @@ def _crops(predictor):
 
 def _weights_only_checkpoint(config, path, seed=0):
   variables = init_variables(pose_net_from_config(config.model), config.input_size, seed)
-  with checkpointing.manager(path, config) as mngr:
-    checkpointing.save_variables(mngr, variables, config, step=7)
-    mngr.wait_until_finished()
+  with checkpointing.Checkpointer(path, config) as ckpt:
+    ckpt.save_variables(variables, step=7)
 
 
 def _same_as_predictor(model_path, predictor):

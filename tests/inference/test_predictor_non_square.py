@@ -35,9 +35,8 @@ def predictor(tmp_path_factory):
   variables = jax.device_get(init_variables(pose_net_from_config(config.model),
                                             config.input_size, 0))
   path = tmp_path_factory.mktemp("non_square")
-  with checkpointing.manager(path, config) as mngr:
-    checkpointing.save_variables(mngr, variables, config)
-    mngr.wait_until_finished()
+  with checkpointing.Checkpointer(path, config) as ckpt:
+    ckpt.save_variables(variables)
   return Predictor.from_checkpoint(path)
 
 

@@ -20,13 +20,13 @@ class TinyState:
 def run(workdir, metrics_by_step, keep=2):
   """Saves one tiny state per step with its metrics (None: saved without any)."""
   config = ml_collections.ConfigDict({"checkpoint": {"keep": keep}})
-  with checkpointing.manager(workdir, config) as mngr:
+  with checkpointing.Checkpointer(workdir, config) as ckpt:
     for step, value in metrics_by_step.items():
       state = TinyState(step=jnp.int32(step), params={"w": jnp.full((2,), float(step))})
       metrics = None if value is None else {"pckh@0.5": value}  # the one headline metric
-      checkpointing.save(mngr, state, config, metrics=metrics, force=True)
-    mngr.wait_until_finished()
-    return checkpointing.best_step(mngr), sorted(mngr.all_steps())
+      ckpt.save(state, metrics=metrics, force=True)
+    ckpt.wait_until_finished()
+    return ckpt.best_step(), ckpt.steps()
 
 
 @pytest.mark.parametrize("sequence, best, kept", [

@@ -6,6 +6,7 @@ import jax
 import numpy as np
 import pytest
 
+from msposejax.data.stream_position import stream_start
 from msposejax.state import checkpointing
 from msposejax.training import sharding
 from msposejax.training.loop import NonFiniteLossError, train
@@ -25,19 +26,19 @@ def test_stage2_initialises_from_stage1_and_reports_new_modules(tmp_path, tfds_d
   state = trainer.init_state()
   out = capsys.readouterr().out
   assert "arrays loaded" in out and "(new modules: msr)" in out
-  mngr = checkpointing.manager(tmp_path / "stage1", read_only=True)
-  src = checkpointing.restore(mngr, 2, Trainer(stage1, tmp_path / "stage1").abstract_state)
+  with checkpointing.Checkpointer(tmp_path / "stage1", read_only=True) as ckpt:
+    src = ckpt.restore(2, Trainer(stage1, tmp_path / "stage1").abstract_state)
   np.testing.assert_array_equal(state.params["stack0"]["out"]["conv"]["kernel"],
                                 src.params["stack0"]["out"]["conv"]["kernel"])
   assert "msr" in state.params and int(state.step) == 0
   # Each stage continues the seed's stream after all that its ancestors drew (batch 8).
-  assert checkpointing.stream_start(stage2) == 2 * 8
+  assert stream_start(stage2, checkpointing.saved_config_of(stage2.init_from)) == 2 * 8
   train(stage2, tmp_path / "stage2")
   stage3 = small_config(tfds_dir, total_steps=1, init_from=str(tmp_path / "stage2"))
-  assert checkpointing.stream_start(stage3) == 2 * 8 + 1 * 8
+  assert stream_start(stage3, checkpointing.saved_config_of(stage3.init_from)) == 2 * 8 + 1 * 8
   with stage3.unlocked():
     stage3.data.stream_start = 5
-  assert checkpointing.stream_start(stage3) == 5
+  assert stream_start(stage3) == 5
 
 
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_state(
@@ -59,10 +60,10 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_state(
   with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step 3: terms \['loss/.*"
                      r"the state was not updated; last checkpoint: 2$"):
     train(cfg, tmp_path / "nan")
-  mngr = checkpointing.manager(tmp_path / "nan", read_only=True)
-  assert mngr.all_steps() == [1, 2]
   from msposejax.training.loop import Trainer
-  state = checkpointing.restore(mngr, 2, Trainer(cfg, tmp_path).abstract_state)
+  with checkpointing.Checkpointer(tmp_path / "nan", read_only=True) as ckpt:
+    assert ckpt.steps() == [1, 2]
+    state = ckpt.restore(2, Trainer(cfg, tmp_path).abstract_state)
   # Checkpoints never hold the non-finite update.
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(jax.device_get(
       (state.params, state.batch_stats))))
@@ -72,9 +73,8 @@ def test_best_checkpoint_is_kept_beside_the_latest(tmp_path, tfds_dir):
   cfg = small_config(tfds_dir, total_steps=6, log_every=2, eval_every=2, eval_num_examples=8,
                      **{"checkpoint.every": 2, "checkpoint.keep": 1})
   train(cfg, tmp_path / "run")
-  mngr = checkpointing.manager(tmp_path / "run", read_only=True)
-  steps = mngr.all_steps()
-  best = checkpointing.best_step(mngr)
+  with checkpointing.Checkpointer(tmp_path / "run", read_only=True) as ckpt:
+    steps, best = ckpt.steps(), ckpt.best_step()
   assert best in steps and 6 in steps
   assert len(steps) <= 2
 
@@ -87,15 +87,13 @@ def test_a_weights_only_checkpoint_starts_a_training_but_is_never_resumed(tmp_pa
   rng = np.random.default_rng(0)
   variables = jax.tree.map(lambda a: rng.normal(size=a.shape).astype(a.dtype),
                            abstract_variables(pose_net_from_config(cfg.model), cfg.input_size))
-  mngr = checkpointing.manager(tmp_path / "imported", cfg)
-  checkpointing.save_variables(mngr, variables, cfg)
-  mngr.wait_until_finished()
-  mngr.close()
-  fresh = checkpointing.manager(tmp_path / "imported", read_only=True)
-  assert checkpointing.holds_weights_only(fresh, 0)
-  restored = checkpointing.restore_variables(fresh, 0, abstract_variables(
-      pose_net_from_config(cfg.model), cfg.input_size,
-      jax.sharding.SingleDeviceSharding(jax.devices()[0])))
+  with checkpointing.Checkpointer(tmp_path / "imported", cfg) as ckpt:
+    ckpt.save_variables(variables)
+  with checkpointing.Checkpointer(tmp_path / "imported", read_only=True) as fresh:
+    assert fresh.holds_weights_only(0)
+    restored = fresh.restore_variables(0, abstract_variables(
+        pose_net_from_config(cfg.model), cfg.input_size,
+        jax.sharding.SingleDeviceSharding(jax.devices()[0])))
   np.testing.assert_array_equal(restored["params"]["pre_conv"]["bn"]["bias"],
                                 variables["params"]["pre_conv"]["bn"]["bias"])
   with pytest.raises(ValueError, match="holds weights only .* --config.init_from="):

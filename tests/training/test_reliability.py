@@ -143,8 +143,8 @@ def test_a_failing_final_evaluation_loses_no_training(tmp_path, tfds_dir, monkey
   monkeypatch.setattr(loop.Trainer, "evaluate", broken)
   with pytest.raises(RuntimeError, match="evaluation failed"):
     loop.train(cfg, tmp_path / "w")
-  mngr = checkpointing.manager(tmp_path / "w", read_only=True)
-  assert mngr.all_steps() == [3]
+  with checkpointing.Checkpointer(tmp_path / "w", read_only=True) as ckpt:
+    assert ckpt.steps() == [3]
 
 
 @SMALL_TRAININGS
@@ -171,10 +171,10 @@ def test_a_missing_data_iterator_file_is_damage_not_a_crash(run4, tmp_path):
   trainer = loop.Trainer(cfg, workdir)
   iterator = iter(pipeline.train_loader(cfg))
   try:
-    with checkpointing.manager(workdir, read_only=True) as mngr:
+    with checkpointing.Checkpointer(workdir, read_only=True) as ckpt:
       with pytest.raises(checkpointing.DamagedCheckpointError,
                          match="step 4 .* data/process_0-of-1.json is missing"):
-        checkpointing.restore_checked(mngr, 4, trainer.abstract_state, iterator)
-      checkpointing.restore_checked(mngr, 2, trainer.abstract_state, iterator)  # intact
+        ckpt.restore(4, trainer.abstract_state, iterator)
+      ckpt.restore(2, trainer.abstract_state, iterator)  # intact
   finally:
     pipeline.close(iterator)
