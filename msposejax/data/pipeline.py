@@ -7,7 +7,9 @@ with `valid=False` examples by the caller). The train iterator's state is checkp
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import json
 import logging
 import os
@@ -128,7 +130,8 @@ def prepare(config: ml_collections.ConfigDict) -> None:
   source = _source(config)
   where = f"{config.data.dataset} from {source['manual_dir'] or 'its generator'}"
   try:
-    b.download_and_prepare(**kwargs)
+    with _tfds_chatter_to_log():
+      b.download_and_prepare(**kwargs)
   except AssertionError as e:  # TFDS refuses a split whose examples were all skipped
     if not library_internals.is_empty_split_error(e):
       raise
@@ -141,6 +144,23 @@ def prepare(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"{where} gave no examples (every image missing, corrupt or unlabelled: "
                      f"the log above counts them); nothing was prepared in {data_dir(config)}")
   (epath.Path(b.data_dir) / SOURCE_FILE).write_text(json.dumps(source))
+
+
+@contextlib.contextmanager
+def _tfds_chatter_to_log():
+  """TFDS prints two bold lines of its own around a preparation ("Downloading and preparing
+  dataset Unknown size …", "… Subsequent calls will reuse this data.", said by ours above) and
+  draws progress bars: the lines go to the log, the bars only to a terminal (in a pipe or a
+  log file they are lines of carriage returns and cursor moves)."""
+  printed = io.StringIO()
+  tfds.display_progress_bar(sys.stderr.isatty())
+  try:
+    with contextlib.redirect_stdout(printed):
+      yield
+  finally:
+    tfds.display_progress_bar(True)  # TFDS's default
+    for line in printed.getvalue().splitlines():
+      _log.info("tensorflow_datasets: %s", line)
 
 
 def open_source(config: ml_collections.ConfigDict, split: str, auto_prepare: bool = True):

@@ -151,13 +151,19 @@ def test_unknown_dataset_is_a_clear_error(cfg):
       cfg.data.dataset = "synthetic_people/small"
 
 
-def test_synthetic_sizes_and_seed_come_from_the_dataset_name(tmp_path):
+def test_synthetic_sizes_and_seed_come_from_the_dataset_name(tmp_path, capfd):
   config = load_config(REPO / "configs" / "tiny.py")
   with config.unlocked():
     config.data.dataset = "synthetic_people/train=20,validation=6,seed=3"
     config.data.tfds_data_dir = str(tmp_path)
   assert len(pipeline.open_source(config, "train")) == 20
   assert len(pipeline.open_source(config, "validation")) == 6
+  # Prepared on first use, said in our one line; TFDS's own lines and its progress bars
+  # (carriage returns and cursor moves in a pipe) stay off a console that is not a terminal.
+  out, err = capfd.readouterr()
+  assert out.count("preparing synthetic_people/train=20,validation=6,seed=3 in ") == 1
+  assert "Downloading and preparing" not in out and "Subsequent calls" not in out
+  assert "\r" not in out + err and "examples/s" not in err
   with config.unlocked():
     config.data.dataset = "synthetic_people/train=lots"
   with pytest.raises(ValueError, match="train=N,validation=M,seed=S"):
