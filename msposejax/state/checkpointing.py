@@ -13,10 +13,9 @@ saved or restored, so prediction never loads it.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
+import logging
 import os
-import re
 from typing import TYPE_CHECKING, Any, Callable
 
 import jax
@@ -24,56 +23,23 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
-from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
 
+from msposejax.state import retention
 from msposejax.state.damage import DamagedCheckpointError, damage_error
+from msposejax.state.full_disk import (CheckpointSaveError, DropFullDiskRecords,  # noqa: F401
+                                       no_space)
 from msposejax.state.variables import check_same_arrays
 
 if TYPE_CHECKING:
   import grain.python as grain
 
 CHECKPOINT_DIR = "checkpoints"
-DamagedCheckpointError = DamagedCheckpointError  # raised here; defined with the forensics
-
-
-class CheckpointSaveError(ValueError):
-  """A step that could not be written (a full disk); the message names it and the last step
-  that was."""
 
 
 def as_path(path: str | os.PathLike) -> epath.Path:
   """Local paths made absolute; gs:// and other URLs kept as they are (TPU workdirs)."""
   path = str(path)
   return epath.Path(path if "://" in path else os.path.abspath(os.path.expanduser(path)))
-
-
-def headline_metric(metrics: dict[str, float] | None) -> float | None:
-  """The one validation number a step was saved with, named for what it holds ("pckh@0.5",
-  "pck@0.2", "oks_ap"; "pckh" in checkpoints of before 2026-12-06, whatever it held); None
-  when the step has none."""
-  if not metrics:
-    return None
-  if len(metrics) != 1:
-    raise ValueError(f"checkpoint metrics {sorted(metrics)}: expected one headline metric")
-  return float(next(iter(metrics.values())))
-
-
-def _rank(metrics: dict[str, float] | None) -> float:
-  value = headline_metric(metrics)
-  return float("-inf") if value is None or value != value else value  # NaN ranks last
-
-
-def _manager(directory: epath.Path, keep: int, read_only: bool) -> ocp.CheckpointManager:
-  policy = pp.AnyPreservationPolicy([
-      pp.LatestN(keep),
-      pp.BestN(get_metric_fn=_rank, n=1, keep_checkpoints_without_metrics=False),
-  ])
-  # best_fn makes orbax write each step's metrics (without it they are silently dropped and
-  # BestN has nothing to rank); the preservation policy decides what is kept.
-  options = ocp.CheckpointManagerOptions(preservation_policy=policy, best_fn=_rank,
-                                         best_mode="max", create=not read_only,
-                                         read_only=read_only, enable_async_checkpointing=True)
-  return ocp.CheckpointManager(directory, options=options)
 
 
 class Checkpointer:
@@ -93,10 +59,12 @@ class Checkpointer:
     self._read_only = read_only
     self._writing: int | None = None  # the step whose asynchronous save may still fail
     self._mngr = self._open()
+    self._quiet = DropFullDiskRecords()  # orbax's save threads' tracebacks of a full disk
+    logging.getLogger("absl").addFilter(self._quiet)
 
   def _open(self) -> ocp.CheckpointManager:
     keep = self._config.checkpoint.keep if self._config is not None else 3
-    return _manager(self.directory, keep, self._read_only)
+    return retention.manager(self.directory, keep, self._read_only)
 
   def __enter__(self) -> "Checkpointer":
     return self
@@ -110,6 +78,7 @@ class Checkpointer:
       self.wait_until_finished()
     finally:
       self._mngr.close()
+      logging.getLogger("absl").removeFilter(self._quiet)
 
   # -- what the workdir holds ----------------------------------------------------------------
 
@@ -122,7 +91,7 @@ class Checkpointer:
   def best_step(self) -> int | None:
     """Step with the highest saved headline metric, or None if no step has one."""
     step = self._mngr.best_step()  # orbax ranks only the steps saved with metrics
-    if step is None or headline_metric(self._mngr.metrics(step)) is None:
+    if step is None or retention.headline_metric(self._mngr.metrics(step)) is None:
       return None
     return step
 
@@ -272,7 +241,7 @@ class Checkpointer:
     try:
       yield
     except Exception as e:  # pylint: disable=broad-except  (re-raised unless a full disk)
-      reason = _no_space(e)
+      reason = no_space(e)
       if reason is None:
         raise
       step, self._writing = self._writing, None
@@ -283,19 +252,6 @@ class Checkpointer:
         last = None
       raise CheckpointSaveError(f"cannot save checkpoint {step}: no space left on device "
                                 f"({reason}); last checkpoint: {last}") from None
-
-
-def _no_space(error: BaseException) -> str | None:
-  """The OS's words when `error` (or one it came from) is a full disk, else None."""
-  while error is not None:
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-      return " ".join(str(error).split())
-    text = " ".join(str(error).split())
-    if "No space left on device" in text:  # tensorstore's: Failed writing: "PATH": WHY
-      found = re.search(r'Failed writing: (".*)$', text)
-      return found.group(1) if found else text[-300:]
-    error = error.__cause__ or error.__context__
-  return None
 
 
 def _say(text: str) -> None:
