@@ -8,10 +8,13 @@ workdir have no log, so what is dropped here is nothing a user can act on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import textwrap
 import threading
+from typing import Iterator
 
 from absl import logging as absl_logging
 
@@ -89,10 +92,13 @@ def user_errors() -> tuple[type[BaseException], ...]:
   return tuple(types)
 
 
-# Library warnings that say nothing a user can act on, printed by every predict, eval and
-# export: orbax opening a checkpoint read-only (4 lines), and the ONNX serialiser skipping
-# the types of constant shapes (32 lines for the COCO CPU model, #27 item 13).
-_LIBRARY_NOTES = library_internals.READ_ONLY_NOTES + ("The value type for shape",)
+# Library warnings that say nothing a user can act on: orbax opening a checkpoint read-only
+# (4 lines of every predict, eval and export), the ONNX serialiser skipping the types of
+# constant shapes (32 lines for the COCO CPU model, #27 item 13), and TFDS making a builder for
+# a named configuration (`synthetic_people/train=N,...`, `coco/...`: `data show`, `data
+# prepare`; a training's go to its log, training/log_file.py).
+_LIBRARY_NOTES = library_internals.READ_ONLY_NOTES + (
+    "The value type for shape", "Using custom data configuration", "Variant folder ")
 
 
 class DropLibraryNotes(logging.Filter):
@@ -115,6 +121,18 @@ def quiet_library_logs() -> None:
   handler.setLevel(logging.WARNING)
   if not any(isinstance(f, DropLibraryNotes) for f in handler.filters):
     handler.addFilter(DropLibraryNotes())
+
+
+@contextlib.contextmanager
+def quiet_closed_pipe() -> Iterator[None]:
+  """`msposejax ... | head`: output its reader stops reading ends quietly, with the exit
+  status 141 of a command killed by SIGPIPE (as a shell's own tools end), not a traceback."""
+  try:
+    yield
+  except BrokenPipeError:
+    # Python flushes stdout again at exit, which would fail again: point it at nothing.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
 
 
 def quiet_closed_loop_callbacks() -> None:

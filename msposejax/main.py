@@ -97,16 +97,17 @@ def run() -> None:
   """Console-script entry point. Bad input ends in one line, never a traceback."""
   console.quiet_closed_loop_callbacks()
   words = sys.argv[1:]
-  if not words or any(w in commands.HELP_WORDS for w in words):
-    command = commands.find([w for w in words if w != "help"])
-    print(console.overview() if command is None else console.command_help(command))
-    sys.exit(0 if words else 2)
-  try:
-    app.run(main, argv=sys.argv, flags_parser=parse_flags)
-  except Exception as e:  # noqa: BLE001 -- only our input errors become one line
-    if not isinstance(e, console.user_errors()) or os.environ.get("MSPOSEJAX_TRACEBACK"):
-      raise
-    _fail(f"error: {e} (MSPOSEJAX_TRACEBACK=1 shows the traceback)")
+  with console.quiet_closed_pipe():
+    if not words or any(w in commands.HELP_WORDS for w in words):
+      command = commands.find([w for w in words if w != "help"])
+      print(console.overview() if command is None else console.command_help(command))
+      sys.exit(0 if words else 2)
+    try:
+      app.run(main, argv=sys.argv, flags_parser=parse_flags)
+    except Exception as e:  # noqa: BLE001 -- only our input errors become one line
+      if not isinstance(e, console.user_errors()) or os.environ.get("MSPOSEJAX_TRACEBACK"):
+        raise
+      _fail(f"error: {e} (MSPOSEJAX_TRACEBACK=1 shows the traceback)")
 
 
 if __name__ == "__main__":

@@ -131,3 +131,30 @@ def test_eval_takes_the_checkpoints_config_unless_one_is_given(monkeypatch, tmp_
   assert calls[0] == (None, str(tmp_path), None)
   config, workdir, step = calls[1]
   assert (workdir, step, config.eval_batch_size, config.input_size) == (str(tmp_path), 4, 8, 64)
+
+
+def test_output_cut_short_by_its_reader_ends_quietly():
+  """`msposejax --help | head -1`: the reader has gone before the help is written."""
+  proc = subprocess.Popen([sys.executable, "-m", "msposejax.main", "--help"], cwd=REPO,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  proc.stdout.close()  # long before the interpreter has started
+  _, err = proc.communicate(timeout=60)
+  assert proc.returncode == 141 and err == b"", err.decode()[-2000:]
+
+
+def test_library_notes_are_dropped_and_warnings_a_user_must_act_on_kept():
+  import logging
+  from msposejax import console
+  keep = console.DropLibraryNotes().filter
+
+  def record(name, level, message):
+    return logging.LogRecord(name, level, __file__, 1, message, None, None)
+
+  for message in ("Using custom data configuration: SyntheticPeopleConfig(name='train40')",
+                  "Variant folder /x/1.1.0 has no dataset_info.json",
+                  "Given directory is read only=/runs/q/checkpoints",
+                  "The value type for shape is not supported; Skipping serialization"):
+    assert not keep(record("absl", logging.WARNING, message)), message
+    assert keep(record("absl", logging.ERROR, message))  # an error always reaches the user
+  assert keep(record("absl", logging.WARNING, "Only 3 examples in split 'validation'"))
+  assert not keep(record("asyncio", logging.ERROR, "Future exception was never retrieved"))
