@@ -121,13 +121,17 @@ def test_eval_takes_the_checkpoints_config_unless_one_is_given(monkeypatch, tmp_
   calls = []
   monkeypatch.setattr(eval_checkpoint, "evaluate_checkpoint",
                       lambda config, workdir, step: calls.append((config, workdir, step)))
-  for argv in (["eval", "--workdir", str(tmp_path)],
-               ["eval", "--workdir", str(tmp_path), "--step", "4", "--config", "configs/tiny.py",
-                "--config.eval_batch_size=8"]):
-    monkeypatch.setattr(sys, "argv", ["msposejax", *argv])
-    with pytest.raises(SystemExit) as e:
-      main.run()
-    assert not e.value.code
+  monkeypatch.setattr(main, "_config", None)  # what main.run leaves behind in this process
+  try:
+    for argv in (["eval", "--workdir", str(tmp_path)],
+                 ["eval", "--workdir", str(tmp_path), "--step", "4", "--config",
+                  "configs/tiny.py", "--config.eval_batch_size=8"]):
+      monkeypatch.setattr(sys, "argv", ["msposejax", *argv])
+      with pytest.raises(SystemExit) as e:
+        main.run()
+      assert not e.value.code
+  finally:
+    main.parse_flags(["msposejax"])  # no flag given, no config flag: as before the test
   assert calls[0] == (None, str(tmp_path), None)
   config, workdir, step = calls[1]
   assert (workdir, step, config.eval_batch_size, config.input_size) == (str(tmp_path), 4, 8, 64)
