@@ -162,3 +162,16 @@ def test_library_notes_are_dropped_and_warnings_a_user_must_act_on_kept():
     assert keep(record("absl", logging.ERROR, message))  # an error always reaches the user
   assert keep(record("absl", logging.WARNING, "Only 3 examples in split 'validation'"))
   assert not keep(record("asyncio", logging.ERROR, "Future exception was never retrieved"))
+
+
+def test_the_config_file_is_loaded_once(tmp_path):
+  calls = tmp_path / "calls"
+  (tmp_path / "counted.py").write_text(
+      "from msposejax.config_files import load_config\n\n"
+      "def get_config():\n"
+      f"  with open({str(calls)!r}, 'a') as f:\n"
+      "    f.write('get_config\\n')\n"
+      f"  return load_config({str(REPO / 'configs' / 'tiny.py')!r})\n")
+  proc = cli("config", "show", "--config", str(tmp_path / "counted.py"), "--config.seed=3")
+  assert proc.returncode == 0, proc.stderr
+  assert "seed: 3" in proc.stdout and calls.read_text() == "get_config\n"
