@@ -41,8 +41,12 @@ def parse_flags(argv: list[str]) -> list[str]:
   for name in [n for n in flags.FLAGS if n.split(".")[0] == "config"]:
     delattr(flags.FLAGS, name)  # from an earlier command line in this process (tests)
   flags.FLAGS.unparse_flags()
+  if path is None and any(a.split("=")[0].split(".")[0] in ("--config", "-config") for a in argv):
+    _fail("--config needs a config file: --config FILE [--config.FIELD=value ...]")
   if path is not None:
     at = next(i for i, a in enumerate(argv) if a.split("=")[0] in ("--config", "-config"))
+    if (argv[at].split("=", 1)[1] if "=" in argv[at] else argv[at + 1]) != path:
+      _fail(f"--config {path}: arguments after ':' are not taken (get_config() has none)")
     argv = argv[:at] + argv[at + (1 if "=" in argv[at] else 2):]
     if command and commands.COMMANDS[command].config == "none":
       _fail(console.misused_flags(command, ["config"]))

@@ -66,6 +66,9 @@ def test_help_imports_neither_jax_nor_the_training_stack():
     (["predict", "--checkpoint", "w", "--video", "v.mp4", "--min_cutoff", "0", "--out", "o"],
      "--min_cutoff must be > 0 (Hz), got 0.0"),
     (["config", "show"], "config show needs --config FILE"),
+    (["eval", "--workdir", "w", "--config.eval_batch_size=4"], "--config needs a config file"),
+    (["describe", "--config"], "--config needs a config file"),
+    (["describe", "--config=configs/tiny.py:x"], "arguments after ':' are not taken"),
     (["eval", "--step", "best"], "flag --step=best")])
 def test_a_wrong_command_line_is_one_line(args, needle):
   proc = cli(*args)
