@@ -245,11 +245,8 @@ class Checkpointer:
       if reason is None:
         raise
       step, self._writing = self._writing, None
-      try:
-        self._mngr.reload()
-        last = max((s for s in self._mngr.all_steps() if s != step), default=None)
-      except Exception:  # pylint: disable=broad-except  (only the message depends on it)
-        last = None
+      self._mngr.reload()  # the steps on disk now
+      last = max((s for s in self._mngr.all_steps() if s != step), default=None)
       raise CheckpointSaveError(f"cannot save checkpoint {step}: no space left on device "
                                 f"({reason}); last checkpoint: {last}") from None
 

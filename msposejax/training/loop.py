@@ -59,10 +59,11 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
     workdir.mkdir(parents=True, exist_ok=True)
     ckpt = checkpointing.Checkpointer(workdir, config)
     iterator = iter(pipeline.train_loader(config, start=config.data.stream_start))
+    stop = StopRequest()
     try:
-      with StopRequest() as stop:
+      with stop:
         return train_and_evaluate(trainer, ckpt, iterator, stop, t_start)
-    except KeyboardInterrupt:  # a second Ctrl-C (the first saves and stops)
+    except KeyboardInterrupt:  # a second Ctrl-C (the first saves and stops), or a stop at once
       # Handled here, not re-raised: the exception's frames hold batches in shared memory,
       # which `pipeline.close` below can free only once they are gone.
       pass
@@ -71,8 +72,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
         ckpt.close()  # waits for a save still being written (it may fail: a full disk)
       finally:
         pipeline.close(iterator)  # while the interpreter can still free its shared memory
-    say(f"\nCtrl-C: stopped at once, nothing more saved; last checkpoint: {ckpt.latest_step()}")
-    raise SystemExit(130)
+    what = stop.requested or "Ctrl-C"
+    say(f"\n{what}: stopped at once; last checkpoint: {ckpt.latest_step()}")
+    raise SystemExit(130 if what == "Ctrl-C" else 143)
 
 
 def train_and_evaluate(trainer: Trainer, ckpt: checkpointing.Checkpointer, iterator,
@@ -126,6 +128,7 @@ def train_and_evaluate(trainer: Trainer, ckpt: checkpointing.Checkpointer, itera
 
   results = workdir / "coco_results.json" if skel.metric == skeleton.OKS_AP else None
   saved = total in ckpt.steps()  # a finished run's again (and its metric)
+  stop.at_once = True  # Ctrl-C or SIGTERM now aborts the evaluation (the step is saved below)
   try:  # the in-memory final state, then one save with its metric (orbax's best-N sees it)
     report = trainer.evaluate(state.variables(), num_visualize=config.num_visualize,
                               results_path=results)

@@ -14,6 +14,7 @@ class StopRequest:
 
   def __init__(self):
     self.requested: str | None = None  # what asked, once asked
+    self.at_once = False  # True: a request aborts at once (KeyboardInterrupt), not after a step
     self._previous = {}
 
   def __enter__(self) -> "StopRequest":
@@ -29,9 +30,11 @@ class StopRequest:
       signal.signal(signum, handler)
 
   def _handle(self, signum, frame):
-    if signum == signal.SIGINT:
-      if self.requested == "Ctrl-C":
-        raise KeyboardInterrupt
+    what = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    if self.at_once or (what == "Ctrl-C" and self.requested == "Ctrl-C"):
+      self.requested = what
+      raise KeyboardInterrupt
+    if what == "Ctrl-C":
       say("\nCtrl-C: saving a checkpoint after this step and stopping (Ctrl-C again aborts "
           "without saving)")
-    self.requested = self.requested or ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
+    self.requested = self.requested or what

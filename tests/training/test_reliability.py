@@ -148,6 +148,25 @@ def test_a_failing_final_evaluation_loses_no_training(tmp_path, tfds_dir, monkey
 
 
 @SMALL_TRAININGS
+def test_sigterm_during_the_final_evaluation_stops_it_and_saves_the_final_step(
+    tmp_path, tfds_dir, monkeypatch, capsys):
+  """A preemption notice does not wait for a long final evaluation: the evaluation stops, the
+  final step is saved (without its metric) and the run exits 143 (128 + SIGTERM)."""
+  cfg = small_config(tfds_dir, total_steps=3, log_every=1, num_visualize=0,
+                     **{"checkpoint.every": 1000})
+  def preempted(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    pytest.fail("the evaluation went on after SIGTERM")
+  monkeypatch.setattr(loop.Trainer, "evaluate", preempted)
+  with pytest.raises(SystemExit) as e:
+    loop.train(cfg, tmp_path / "w")
+  assert e.value.code == 143
+  assert "SIGTERM: stopped at once; last checkpoint: 3" in capsys.readouterr().out
+  with checkpointing.Checkpointer(tmp_path / "w", read_only=True) as ckpt:
+    assert ckpt.steps() == [3]
+
+
+@SMALL_TRAININGS
 @pytest.mark.parametrize("field, value, needle", [
     ("seed", 7, "seed: checkpoint 0 vs config 7"),
     ("optimizer.name", "adamw", "optimizer.name: checkpoint 'rmsprop' vs config 'adamw'"),
