@@ -101,6 +101,7 @@ def train_and_evaluate(trainer: Trainer, ckpt: checkpointing.Checkpointer, itera
   log = TrainLog(writer, config, start)
   say(f"training {config.model.num_stacks}-stack model for {total} steps "
       f"(batch {config.batch_size}, {jax.device_count()} devices) from step {start}")
+  stop.at_once = False  # a stop now waits for the step in flight, and saves it
   for step in range(start + 1, total + 1):
     state, metrics = train_step(state, sharding.global_batch(next(iterator), trainer.mesh))
     log.add(step, metrics)

@@ -9,12 +9,13 @@ from msposejax.training.reports import say
 
 class StopRequest:
   """SIGTERM (TPU preemption, `kill`) and Ctrl-C ask the loop to checkpoint and exit at the
-  end of the step; a second Ctrl-C aborts at once, without saving. A context manager: the
-  previous handlers come back on exit."""
+  end of the step while `at_once` is off (the training steps); a second Ctrl-C aborts at once,
+  without saving. A context manager: the previous handlers come back on exit."""
 
   def __init__(self):
     self.requested: str | None = None  # what asked, once asked
-    self.at_once = False  # True: a request aborts at once (KeyboardInterrupt), not after a step
+    # True: a request aborts at once (KeyboardInterrupt), as when there is no step to finish.
+    self.at_once = True
     self._previous = {}
 
   def __enter__(self) -> "StopRequest":
