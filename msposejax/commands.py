@@ -54,8 +54,8 @@ FLAGS: dict[str, tuple] = {
     "num_processes": ("integer", None, "Multi-process: process count."),
     "process_id": ("integer", None, "Multi-process: this process's id."),
 }
-# Flags every command accepts (where to run, how the processes find each other).
-COMMON_FLAGS = ("distributed", "coordinator_address", "num_processes", "process_id")
+# How the processes of one training or evaluation find each other.
+PROCESS_FLAGS = ("distributed", "coordinator_address", "num_processes", "process_id")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Command:
   summary: str            # one line
   example: str
   entry: str              # msposejax.ENTRY.run_command(command, config, args) runs it
-  flags: tuple[str, ...]  # the flags it accepts, besides COMMON_FLAGS and --config.FIELD
+  flags: tuple[str, ...]  # the flags it accepts, besides --config.FIELD
   required: tuple[str, ...] = ()
   config: str = "required"  # "required", "optional" (default: the checkpoint's), or "none"
 
@@ -72,12 +72,13 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("train",): Command(
         "train a config in a workdir (resuming its latest checkpoint), evaluate, write results",
         "msposejax train --config configs/quickstart.py --workdir runs/quickstart",
-        "training.command_line", ("config", "workdir"), required=("workdir",)),
+        "training.command_line", ("config", "workdir", *PROCESS_FLAGS), required=("workdir",)),
     ("eval",): Command(
         "PCKh, PCK or COCO's OKS AP table of one checkpoint of a training workdir (its own "
         "config, unless --config is given)",
         "msposejax eval --workdir runs/quickstart --step 600", "training.command_line",
-        ("config", "workdir", "step"), required=("workdir",), config="optional"),
+        ("config", "workdir", "step", *PROCESS_FLAGS), required=("workdir",),
+        config="optional"),
     ("data", "prepare"): Command(
         "build the config's TFDS dataset (synthetic people, MPII, LSP, COCO) once",
         "msposejax data prepare --config configs/lsp_cpu.py", "data.command_line", ("config",)),

@@ -19,7 +19,7 @@ from typing import Iterator
 from absl import logging as absl_logging
 
 from msposejax import library_internals
-from msposejax.commands import COMMANDS, COMMON_FLAGS, FLAGS, name
+from msposejax.commands import COMMANDS, FLAGS, name
 
 def overview() -> str:
   """`msposejax --help`: every command with one line and an example."""
@@ -41,7 +41,7 @@ def command_help(command: tuple[str, ...]) -> str:
   lines = [f"usage: msposejax {name(command)} " + " ".join(
       f"--{f}=..." if f in spec.required else f"[--{f}=...]" for f in spec.flags
       if f != "config") + config, "", spec.summary, f"example: {spec.example}", "", "flags:"]
-  for flag in spec.flags + COMMON_FLAGS:
+  for flag in spec.flags:
     _, default, text = FLAGS[flag][:3]
     extra = " (required)" if flag in spec.required else (
         f" (default: {default})" if default not in (None, False, "") else "")
@@ -56,7 +56,7 @@ def command_help(command: tuple[str, ...]) -> str:
 def misused_flags(command: tuple[str, ...], given: list[str]) -> str | None:
   """A one-line error for flags this command does not take (one flag, one meaning), or None."""
   spec = COMMANDS[command]
-  wrong = [f for f in given if f not in spec.flags + COMMON_FLAGS]
+  wrong = [f for f in given if f not in spec.flags]
   if not wrong:
     return None
   hints = {"checkpoint": "eval takes --step N (a step of --workdir); import-torch takes "

@@ -59,6 +59,8 @@ def test_help_imports_neither_jax_nor_the_training_stack():
     (["train", "--config", "configs/tiny.py"], "train needs --workdir"),
     (["describe"], "describe needs --config FILE"),
     (["trian"], "unknown command trian"),
+    (["score", "--predictions", "p", "--ground-truth", "g", "--distributed"],
+     "score does not take --distributed"),
     (["predict", "--checkpoint", "w", "--images", "i", "--beta", "0.5", "--out", "o"],
      "--min_cutoff and --beta smooth the keypoints of --video only"),
     (["predict", "--checkpoint", "w", "--video", "v.mp4", "--beta", "-1", "--out", "o.mp4"],
