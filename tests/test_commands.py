@@ -59,6 +59,8 @@ def test_help_imports_neither_jax_nor_the_training_stack():
     (["train", "--config", "configs/tiny.py"], "train needs --workdir"),
     (["describe"], "describe needs --config FILE"),
     (["trian"], "unknown command trian"),
+    (["predict", "--checkpoint", "no_run", "--video", "v.mp4", "--box", "1,2,3,x", "--out", "o"],
+     "--box 1,2,3,x must be 4 numbers"),  # said before the checkpoint is looked for
     (["score", "--predictions", "p", "--ground-truth", "g", "--distributed"],
      "score does not take --distributed"),
     (["predict", "--checkpoint", "w", "--images", "i", "--beta", "0.5", "--out", "o"],

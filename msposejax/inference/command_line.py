@@ -28,6 +28,10 @@ def run_command(command: tuple[str, ...], config: None, args: Any) -> None:
           "--checkpoint runs/quickstart --images photos/ --out predictions/")
   if args.box is not None and (args.video is None or len(args.box) != 4):
     _fail("--box is x1,y1,x2,y2 of the person in the first frame of --video")
+  try:
+    box = None if args.box is None else [float(v) for v in args.box]
+  except ValueError:
+    _fail(f"--box {','.join(args.box)} must be 4 numbers x1,y1,x2,y2")
   if args.video is None and (args.min_cutoff, args.beta) != (None, None):
     _fail("--min_cutoff and --beta smooth the keypoints of --video only")
   if args.min_cutoff is not None and not args.min_cutoff > 0:
@@ -44,7 +48,10 @@ def run_command(command: tuple[str, ...], config: None, args: Any) -> None:
   from msposejax.inference.predict_files import LOCK_FILE, output_lock
   name = LOCK_FILE if folder == args.out else f".{os.path.basename(args.out)}{LOCK_FILE}"
   with output_lock(folder, name):  # a second predict on one --out is refused before restoring
-    (_video if args.video is not None else _images)(_predictor(args), args)
+    if args.video is not None:
+      _video(_predictor(args), args, box)
+    else:
+      _images(_predictor(args), args)
 
 
 def output_folder(command: tuple[str, ...], args: Any) -> str:
@@ -85,13 +92,9 @@ def _export(args: Any) -> None:
   print(f"wrote {export(_predictor(args), args.out)}")
 
 
-def _video(predictor, args: Any) -> None:
+def _video(predictor, args: Any, box: list[float] | None) -> None:
   from msposejax.inference.tracking import VideoSettings
   from msposejax.inference.video import predict_video
-  try:
-    box = None if args.box is None else [float(v) for v in args.box]
-  except ValueError:
-    _fail(f"--box {','.join(args.box)} must be 4 numbers x1,y1,x2,y2")
   given = {f: getattr(args, f) for f in ("min_cutoff", "beta") if getattr(args, f) is not None}
   settings = dataclasses.replace(VideoSettings.from_config(predictor.config), **given)
   result = predict_video(predictor, args.video, args.out, box, settings=settings)
