@@ -108,11 +108,17 @@ def _images(predictor, args: Any) -> None:
   result = predict_files(predictor, args.images, args.out, args.boxes,
                          submission=args.submission, detections_path=args.detections,
                          min_box_score=args.min_box_score)
-  print(f"{sum(len(v) for v in result['images'].values())} people in {len(result['images'])} "
-        f"images -> {args.out}; skipped {len(result['skipped'])} unreadable images and "
-        f"{len(result['skipped_boxes'])} bad boxes")
+  people = sum(len(v) for v in result["images"].values())
+  print(f"{_count(people, 'person', 'people')} in {_count(len(result['images']), 'image')} -> "
+        f"{args.out}; skipped {_count(len(result['skipped']), 'unreadable image')} and "
+        f"{_count(len(result['skipped_boxes']), 'bad box', 'bad boxes')}")
   if result["whole_image"]:
-    print(f"{len(result['whole_image'])} images had no boxes: each whole image was taken as "
-          f"one person (give --boxes or --detections for the people in them)")
+    print(f"{_count(len(result['whole_image']), 'image')} had no boxes: each whole image was "
+          "taken as one person (give --boxes or --detections for the people in them)")
   if "dropped_detections" in result:
     print(f"detections dropped: {result['dropped_detections']}")
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+  """"1 image", "3 images"."""
+  return f"{n} {one if n == 1 else many or one + 's'}"
