@@ -21,6 +21,7 @@ from absl import logging as absl_logging
 from msposejax import library_internals
 from msposejax.commands import COMMANDS, FLAGS, name
 
+
 def overview() -> str:
   """`msposejax --help`: every command with one line and an example."""
   width = max(len(name(c)) for c in COMMANDS)
@@ -81,14 +82,15 @@ def one_line(error: BaseException) -> str:
 
 def user_errors() -> tuple[type[BaseException], ...]:
   """Errors we raise on bad input (missing dataset, another model's checkpoint, non-finite
-  loss, a busy workdir or output); looked up lazily so that start-up imports no training
-  code."""
+  loss, a busy or unwritable workdir, a busy output); looked up lazily so that start-up
+  imports no training code."""
   types: list[type[BaseException]] = [FileNotFoundError, FileExistsError, ImportError,
                                       ValueError]
-  for module, name in (("msposejax.training.loop", "NonFiniteLossError"),
-                       ("msposejax.training.workdir_lock", "WorkdirBusyError")):
-    if module in sys.modules:
-      types.append(getattr(sys.modules[module], name))
+  for module, attr in (("msposejax.training.loop", "NonFiniteLossError"),
+                       ("msposejax.training.workdir_lock", "WorkdirBusyError"),
+                       ("msposejax.training.workdir_lock", "WorkdirUnwritableError")):
+    if module in sys.modules and hasattr(sys.modules[module], attr):
+      types.append(getattr(sys.modules[module], attr))
   return tuple(types)
 
 

@@ -182,3 +182,18 @@ def test_the_config_file_is_loaded_once(tmp_path):
   proc = cli("config", "show", "--config", str(tmp_path / "counted.py"), "--config.seed=3")
   assert proc.returncode == 0, proc.stderr
   assert "seed: 3" in proc.stdout and calls.read_text() == "get_config\n"
+
+
+def test_our_input_errors_end_in_one_line_on_the_command_line():
+  """The errors a user can fix (a full or busy workdir, a non-finite loss, a busy output, a
+  damaged checkpoint, a missing file) are printed as one line by `msposejax`, not raised."""
+  from msposejax import console
+  from msposejax.inference.predict_files import OutputBusyError
+  from msposejax.state.damage import DamagedCheckpointError
+  from msposejax.training import loop, workdir_lock
+  ours = console.user_errors()
+  for error in (workdir_lock.WorkdirUnwritableError, workdir_lock.WorkdirBusyError,
+                loop.NonFiniteLossError, OutputBusyError, DamagedCheckpointError,
+                FileNotFoundError):
+    assert issubclass(error, ours), error
+  assert not issubclass(RuntimeError, ours) and not issubclass(KeyError, ours)  # our bugs
