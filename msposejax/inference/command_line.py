@@ -12,8 +12,6 @@ import os
 import tempfile
 from typing import Any
 
-from msposejax.inference.video import writes_video_file
-
 
 def _fail(message: str) -> None:
   raise SystemExit(f"msposejax: {message}")
@@ -56,6 +54,7 @@ def run_command(command: tuple[str, ...], config: None, args: Any) -> None:
 
 def output_folder(command: tuple[str, ...], args: Any) -> str:
   """The folder --out writes into: --out itself, or the folder of a --video output file."""
+  from msposejax.inference.video import writes_video_file  # (JAX: after the checks of flags)
   if command == ("predict",) and args.video is not None and writes_video_file(args.out):
     return os.path.dirname(os.path.abspath(os.path.expanduser(args.out)))
   return args.out
