@@ -11,8 +11,9 @@ def run_command(command: tuple[str, ...], config: ml_collections.ConfigDict, arg
   """Builds the config's dataset once, or draws a grid of training crops (--split, --num)."""
   if command == ("data", "prepare"):
     from msposejax.data import pipeline
-    pipeline.prepare(config)
-    print(f"prepared {config.data.dataset} in {pipeline.data_dir(config)}")
+    folder, sizes = pipeline.prepare(config)
+    counts = ", ".join(f"{split} {n}" for split, n in sorted(sizes.items()))
+    print(f"prepared {config.data.dataset} in {folder} ({counts} examples)")
   else:
     from msposejax.data import show
     print(f"wrote {show.save(config, args.split, args.num, args.out or 'grid.png')}")

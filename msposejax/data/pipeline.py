@@ -106,8 +106,11 @@ def _say_if_source_changed(config: ml_collections.ConfigDict,
         f"{b.data_dir} and run `msposejax data prepare`.", file=sys.stderr, flush=True)
 
 
-def prepare(config: ml_collections.ConfigDict) -> None:
+def prepare(config: ml_collections.ConfigDict) -> tuple[epath.Path, dict[str, int]]:
   """Builds the dataset if needed (MPII needs its manual files in `config.data.manual_dir`).
+
+  Returns:
+    (the prepared dataset's folder, {split: number of examples}).
 
   Raises:
     FileNotFoundError: the manual files are absent or named otherwise than expected.
@@ -121,7 +124,7 @@ def prepare(config: ml_collections.ConfigDict) -> None:
     b = builder(config)
   if b.is_prepared():
     _say_if_source_changed(config, b)
-    return
+    return _prepared(b)
   kwargs = {}
   if config.data.manual_dir:
     kwargs["download_config"] = tfds.download.DownloadConfig(manual_dir=_manual_dir(config))
@@ -144,6 +147,11 @@ def prepare(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"{where} gave no examples (every image missing, corrupt or unlabelled: "
                      f"the log above counts them); nothing was prepared in {data_dir(config)}")
   (epath.Path(b.data_dir) / SOURCE_FILE).write_text(json.dumps(source))
+  return _prepared(b)
+
+
+def _prepared(b: tfds.core.DatasetBuilder) -> tuple[epath.Path, dict[str, int]]:
+  return epath.Path(b.data_dir), {name: s.num_examples for name, s in b.info.splits.items()}
 
 
 @contextlib.contextmanager

@@ -164,6 +164,9 @@ def test_synthetic_sizes_and_seed_come_from_the_dataset_name(tmp_path, capfd):
   assert out.count("preparing synthetic_people/train=20,validation=6,seed=3 in ") == 1
   assert "Downloading and preparing" not in out and "Subsequent calls" not in out
   assert "\r" not in out + err and "examples/s" not in err
+  folder, sizes = pipeline.prepare(config)  # already prepared: what `data prepare` says
+  assert sizes == {"train": 20, "validation": 6}
+  assert folder.is_relative_to(tmp_path) and (folder / "dataset_info.json").exists()
   with config.unlocked():
     config.data.dataset = "synthetic_people/train=lots"
   with pytest.raises(ValueError, match="train=N,validation=M,seed=S"):
