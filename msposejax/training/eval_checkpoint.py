@@ -57,9 +57,11 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict | None, workdir: str |
 
 
 def _as_eval_config(saved: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """A checkpoint's saved config, to evaluate with on this machine: its devices are not the
-  training's, so the parameters are replicated (config.mesh.fsdp=1) whatever it trained with."""
+  """A checkpoint's saved config, to evaluate with on this machine, whose devices need not be
+  the training's: parameters replicated (config.mesh.fsdp=1) where its FSDP size does not
+  divide them."""
   config = ml_collections.ConfigDict(saved.to_dict())
-  config.mesh.fsdp = 1
+  if jax.device_count() % config.mesh.fsdp:
+    config.mesh.fsdp = 1
   config.lock()
   return config

@@ -18,3 +18,13 @@ def test_eval_without_a_config_uses_the_checkpoints_own(tiny_run, tmp_path):
   # evaluation of the training that wrote step 4: the same PCKh.
   assert report["pckh@0.5"]["mean"] == final["pckh@0.5"]["mean"]
   assert json.loads((workdir / "eval_step4.json").read_text())["step"] == 4
+
+
+def test_a_saved_fsdp_size_these_devices_cannot_hold_becomes_replication():
+  import jax
+  import ml_collections
+  from msposejax.training.eval_checkpoint import _as_eval_config
+  n = jax.device_count()  # 8 fake CPU devices in the tests
+  for saved, want in ((n, n), (1, 1), (n + 1, 1)):
+    config = _as_eval_config(ml_collections.ConfigDict({"mesh": {"fsdp": saved}}))
+    assert config.mesh.fsdp == want
