@@ -55,8 +55,7 @@ class Checkpointer:
     """`config` is saved with every step (and sets how many are kept); read-only: no saves."""
     self.workdir = as_path(workdir)
     self.directory = self.workdir / CHECKPOINT_DIR
-    self._config = config
-    self._read_only = read_only
+    self._config, self._read_only = config, read_only
     self._writing: int | None = None  # the step whose asynchronous save may still fail
     self._mngr = self._open()
     self._quiet = DropFullDiskRecords()  # orbax's save threads' tracebacks of a full disk
@@ -88,12 +87,14 @@ class Checkpointer:
   def latest_step(self) -> int | None:
     return self._mngr.latest_step()
 
+  def metric(self, step: int) -> float | None:
+    """The headline metric `step` was saved with (None: none)."""
+    return retention.headline_metric(self._mngr.metrics(step))
+
   def best_step(self) -> int | None:
     """Step with the highest saved headline metric, or None if no step has one."""
     step = self._mngr.best_step()  # orbax ranks only the steps saved with metrics
-    if step is None or retention.headline_metric(self._mngr.metrics(step)) is None:
-      return None
-    return step
+    return step if step is not None and self.metric(step) is not None else None
 
   def reached_preemption(self, step: int) -> bool:
     """orbax's check for a preemption notice (multi-host: agreed by every process)."""
@@ -153,9 +154,8 @@ class Checkpointer:
       DamagedCheckpointError: a damaged step (naming its bad file).
       ValueError: variables of another model (naming the arrays that differ).
     """
-    args = ocp.args.PyTreeRestore(item=abstract, partial_restore=True,
-                                  restore_args=ocp.checkpoint_utils.construct_restore_args(
-                                      abstract))
+    restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
+    args = ocp.args.PyTreeRestore(item=abstract, partial_restore=True, restore_args=restore_args)
     restored = self._read(step, lambda: self._mngr.restore(
         step, args=ocp.args.Composite(state=args)))["state"]
     tree = self._saved_tree(step)

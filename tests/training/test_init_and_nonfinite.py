@@ -1,6 +1,7 @@
 """init_from (stage 1 → stage 2 with a report), non-finite loss stop, best-checkpoint keep."""
 
 import itertools
+import json
 
 import jax
 import numpy as np
@@ -75,6 +76,10 @@ def test_best_checkpoint_is_kept_beside_the_latest(tmp_path, tfds_dir):
   train(cfg, tmp_path / "run")
   with checkpointing.Checkpointer(tmp_path / "run", read_only=True) as ckpt:
     steps, best = ckpt.steps(), ckpt.best_step()
+    final_metric = ckpt.metric(6)
+  # The final step is saved with the final evaluation's headline metric, so best-N ranks it.
+  final = json.loads((tmp_path / "run" / "final_metrics.json").read_text())
+  assert final_metric == final["pckh@0.5"]["mean"]
   assert best in steps and 6 in steps
   assert len(steps) <= 2
 
