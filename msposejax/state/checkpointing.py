@@ -24,6 +24,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
+from msposejax import library_internals as li
 from msposejax.state import retention
 from msposejax.state.damage import DamagedCheckpointError, damage_error
 from msposejax.state.full_disk import (CheckpointSaveError, DropFullDiskRecords,  # noqa: F401
@@ -62,8 +63,7 @@ class Checkpointer:
     logging.getLogger("absl").addFilter(self._quiet)
 
   def _open(self) -> ocp.CheckpointManager:
-    keep = self._config.checkpoint.keep if self._config is not None else 3
-    return retention.manager(self.directory, keep, self._read_only)
+    return retention.manager(self.directory, self._config, self._read_only)
 
   def __enter__(self) -> "Checkpointer":
     return self
@@ -132,7 +132,7 @@ class Checkpointer:
       tree = ocp.StandardCheckpointHandler().metadata(self.directory / str(step) / "state")
     except Exception:  # pylint: disable=broad-except  (damage is reported by the restore)
       return None
-    return getattr(tree, "tree", tree)
+    return li.saved_tree(tree)
 
   def restore(self, step: int, abstract_state: Any,
               data_iterator: grain.PyGrainDatasetIterator | None = None) -> Any:

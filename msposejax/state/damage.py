@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
-import re
 
 from etils import epath
+
+from msposejax import library_internals as li
 
 
 class DamagedCheckpointError(ValueError):
@@ -39,7 +40,7 @@ def describe_damage(step_dir: epath.Path, error: BaseException) -> str | None:
       return f"{item}/ is missing"
   files = sorted(_files(step_dir))
   for path in files:
-    if path.stat().length == 0 and path.name != "commit_success.txt":
+    if path.stat().length == 0 and path.name not in li.EMPTY_FILES_OF_AN_INTACT_STEP:
       return f"{path.relative_to(step_dir)} is empty"
   for path in files:
     if "metadata" in path.name.lower() or path.suffix == ".json":
@@ -48,14 +49,13 @@ def describe_damage(step_dir: epath.Path, error: BaseException) -> str | None:
       except (ValueError, UnicodeDecodeError):
         return f"{path.relative_to(step_dir)} is not valid JSON"
   state = step_dir / "state"
-  for name in ("_METADATA", "manifest.ocdbt"):  # without them orbax reads an empty tree
+  for name in li.STATE_INDEX_FILES:  # without them orbax reads an empty tree
     if not (state / name).exists():
       return f"state/{name} is missing"
+  for named in li.paths_named_in(error, step_dir):  # named, and gone (data/process_0-of-1.json)
+    if not epath.Path(named).exists():
+      return f"{epath.Path(named).relative_to(step_dir)} is missing"
   errors = list(_chain(error))
-  for e in errors:  # a file named by its path in an error, and gone (data/process_0-of-1.json)
-    for named in re.findall(re.escape(str(step_dir)) + r"/[^\s'\",:]+", str(e)):
-      if not epath.Path(named.rstrip(".")).exists():
-        return f"{epath.Path(named.rstrip('.')).relative_to(step_dir)} is missing"
   for path in files:  # a file named by its path in an error
     if any(str(path) in str(e) for e in errors):
       return f"{path.relative_to(step_dir)} is unreadable"

@@ -4,6 +4,7 @@ validation headline metric (NaN and none rank last); orbax's manager set up to k
 
 from __future__ import annotations
 
+import ml_collections
 import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint.checkpoint_managers import preservation_policy as pp
@@ -25,8 +26,11 @@ def rank(metrics: dict[str, float] | None) -> float:
   return float("-inf") if value is None or value != value else value  # NaN ranks last
 
 
-def manager(directory: epath.Path, keep: int, read_only: bool) -> ocp.CheckpointManager:
-  """An asynchronous manager of `directory` that keeps the latest `keep` steps and the best."""
+def manager(directory: epath.Path, config: ml_collections.ConfigDict | None,
+            read_only: bool) -> ocp.CheckpointManager:
+  """An asynchronous manager of `directory` that keeps the latest config.checkpoint.keep
+  steps (3 without a config) and the best."""
+  keep = config.checkpoint.keep if config is not None else 3
   policy = pp.AnyPreservationPolicy([
       pp.LatestN(keep),
       pp.BestN(get_metric_fn=rank, n=1, keep_checkpoints_without_metrics=False),
