@@ -20,7 +20,6 @@ from msposejax.data.stream_position import stream_start
 from msposejax.state import checkpointing
 from msposejax.training import log_file, sharding
 from msposejax.training.compatibility import check_resumable, check_same_model
-from msposejax.training.eval_checkpoint import evaluate_checkpoint  # noqa: F401  (main.py)
 from msposejax.training.metric_writer import MetricWriter
 from msposejax.training.reports import headline_value, save_predictions_png, say, summary, table
 from msposejax.training.stop_request import StopRequest

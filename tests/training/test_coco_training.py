@@ -132,7 +132,7 @@ def test_eval_scores_a_detectors_boxes(coco_run, tmp_path):
   """`msposejax eval` with `topdown.detections`: the boxes come from the file (a low-scoring
   one dropped by `min_box_score`), and the results are written beside the checkpoint."""
   from msposejax.config_files import load_config
-  from msposejax.training import loop
+  from msposejax.training.eval_checkpoint import evaluate_checkpoint
   images, people = _held_out_people()
   dets = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 0.8}
           for a in people]
@@ -150,7 +150,7 @@ def test_eval_scores_a_detectors_boxes(coco_run, tmp_path):
     config.data.worker_count = 0
     config.topdown.detections = str(tmp_path / "dets.json")
     config.topdown.min_box_score = 0.1
-  report = loop.evaluate_checkpoint(config, coco_run / "run", 3)
+  report = evaluate_checkpoint(config, coco_run / "run", 3)
   assert report["boxes"] == str(tmp_path / "dets.json")
   assert report["num_boxes"] == len(people) and report["dropped_boxes"] == {"below_min_score": 1}
   assert (coco_run / "run" / "eval_step3_coco_results.json").is_file()

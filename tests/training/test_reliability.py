@@ -13,6 +13,7 @@ from msposejax.data import pipeline
 from msposejax.inference.predictor import Predictor
 from msposejax.state import checkpointing
 from msposejax.training import loop
+from msposejax.training.eval_checkpoint import evaluate_checkpoint
 from msposejax.training.workdir_lock import WorkdirBusyError, WorkdirLock
 from tests.conftest import REPO, with_field
 from tests.training.conftest import (CLI_TRAININGS, SMALL_TRAININGS, children, cli_env,
@@ -114,7 +115,7 @@ def test_eval_and_predict_name_the_damaged_step_and_file(run4, tmp_path, kind):
   assert "step 4" in str(e.value) and needle in str(e.value) and "\n" not in str(e.value)
   if kind != "bad config JSON":  # eval takes the config from the command line
     with pytest.raises(checkpointing.DamagedCheckpointError, match=f"step 4 .*{needle[:12]}"):
-      loop.evaluate_checkpoint(cfg, workdir, step=4)
+      evaluate_checkpoint(cfg, workdir, step=4)
 
 
 @SMALL_TRAININGS
