@@ -62,7 +62,7 @@ MUTATIONS = (
              'c for m, c in zip(batch["crop_to_stored"], coords)',
              ("tests/training/test_eval_oracle.py",),
              "evaluation reports crop pixels as image pixels"),
-    Mutation("best_min", "training", "msposejax/state/checkpointing.py",
+    Mutation("best_min", "training", "msposejax/state/retention.py",
              'best_mode="max"', 'best_mode="min"',
              ("tests/state/test_best_checkpoint.py",),
              "the best checkpoint is the lowest metric"),
@@ -108,7 +108,7 @@ MUTATIONS = (
              ("tests/losses/test_losses.py",),
              "unlabelled joints are supervised towards an empty map"),
     # Data.
-    Mutation("stream_restarts", "data", "msposejax/state/checkpointing.py",
+    Mutation("stream_restarts", "data", "msposejax/data/stream_position.py",
              "return before + step * int(src.batch_size)", "return before + step",
              ("tests/training/test_init_and_nonfinite.py::"
               "test_stage2_initialises_from_stage1_and_reports_new_modules",),
