@@ -171,11 +171,9 @@ def is_empty_split_error(error: BaseException) -> bool:
 
 
 # --- orbax: checkpoint layout, metadata and console text ------------------------------------
-# Offered to state/ and the command line, which keep their own copies today (being rewritten
-# for #26 as this was written): state/damage.py (empty files but commit_success.txt, the
-# missing _METADATA / manifest.ocdbt, paths of the step named in orbax and tensorstore error
-# text), state/checkpointing.py (`getattr(metadata, "tree", metadata)`), console.py (the
-# read-only notes, "Event loop is closed", orbax coroutines by their code's folder).
+# Used by state/damage.py (empty files, missing index files, paths named in error text),
+# state/checkpointing.py (saved_tree), state/full_disk.py (tensorstore's write failure) and
+# console.py (the read-only notes, "Event loop is closed", orbax coroutines).
 
 # What orbax's StandardSave/PyTreeSave writes at the top of an item's folder (OCDBT, the
 # default): without them orbax reads an empty tree instead of failing.
@@ -212,6 +210,19 @@ def paths_named_in(error: BaseException, folder: str | os.PathLike) -> list[str]
     named += [path.rstrip(".") for path in re.findall(pattern, str(error))]
     error = error.__cause__ or error.__context__
   return named
+
+
+def tensorstore_write_failure(text: str) -> str | None:
+  """'"PATH": … No space left on device' out of tensorstore's text for a write the disk
+  refused (`Failed writing: "PATH": WHY [spec …]`), or None where the text has no such part.
+
+  Relies on (tensorstore as orbax-checkpoint 0.12.8 uses it): a full disk during an
+  asynchronous save surfaces as a ValueError/RuntimeError whose text is the only place that
+  says which file and why (no errno). Tested by the disk-full training on a tmpfs
+  (tests/training/test_disk_full_save.py).
+  """
+  found = re.search(r'Failed writing: ("[^"]*": [^\[]*?No space left on device)', text)
+  return found.group(1) if found else None
 
 
 def saved_tree(metadata: Any) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import errno
 import logging
-import re
+
+from msposejax import library_internals
 
 
 class CheckpointSaveError(ValueError):
@@ -19,9 +20,8 @@ def no_space(error: BaseException | None) -> str | None:
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
       return " ".join(str(error).split())
     text = " ".join(str(error).split())
-    if "No space left on device" in text:  # tensorstore's: Failed writing: "PATH": WHY [spec]
-      found = re.search(r'Failed writing: ("[^"]*": [^\[]*?No space left on device)', text)
-      return found.group(1) if found else text[:300]
+    if "No space left on device" in text:  # tensorstore's text, with no errno
+      return library_internals.tensorstore_write_failure(text) or text[:300]
     error = error.__cause__ or error.__context__
   return None
 
