@@ -11,6 +11,7 @@ import jax
 import ml_collections
 
 from msposejax import skeleton
+from msposejax.config_checks import validate_config
 from msposejax.state import checkpointing
 from msposejax.training import log_file
 from msposejax.training.compatibility import check_same_model
@@ -34,15 +35,17 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict | None, workdir: str |
   """
   workdir, found = checkpointing.resolve(workdir)
   step = found if step is None else step
+  if config is not None:
+    validate_config(config)  # a bad config: at once, before the checkpoint is read
   with log_file.to_file(workdir):
-    trainer = Trainer(config, workdir) if config is not None else None  # a bad config: at once
     with checkpointing.Checkpointer(workdir, read_only=True) as ckpt:
       saved = ckpt.saved_config(step)
-      if trainer is None:
+      if config is None:
         config = _as_eval_config(saved)
-        trainer = Trainer(config, workdir)
+        validate_config(config)  # e.g. the config of a checkpoint this version cannot read
       else:
         check_same_model(saved, config, str(workdir))
+      trainer = Trainer(config, workdir)
       variables = ckpt.restore_variables(step, trainer.abstract_variables())
     skel = skeleton.from_config(config)
     results = (workdir / f"eval_step{step}_coco_results.json"
@@ -52,7 +55,10 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict | None, workdir: str |
     final["step"] = step
     if jax.process_index() == 0:
       say(table(final, skel))
-      (workdir / f"eval_step{step}.json").write_text(json.dumps(final, indent=1))
+      path = workdir / f"eval_step{step}.json"
+      path.write_text(json.dumps(final, indent=1))
+      say(f"step {step} of {workdir}: wrote {path}"
+          + (f" and {results}" if results else ""))
   return final
 
 

@@ -15,7 +15,6 @@ import ml_collections
 
 from msposejax import skeleton
 from msposejax.codecs.multiscale import MultiScaleCodec
-from msposejax.config_checks import validate_config
 from msposejax.data import pipeline
 from msposejax.evaluation.report import pckh_report
 from msposejax.inference.predict_step import make_predict_step
@@ -40,11 +39,11 @@ def _abstract_batch(config: ml_collections.ConfigDict, mesh) -> dict:
 
 
 class Trainer:
-  """Everything a run needs, built once from a config: mesh, model, state, jitted steps."""
+  """Everything a run needs, built once from a config (validated: `config_checks`, as `train`
+  and `evaluate_checkpoint` do): mesh, model, state, jitted steps."""
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str | os.PathLike,
                devices=None):
-    validate_config(config)
     self.config = config
     self.workdir = checkpointing.as_path(workdir)
     self.mesh = sharding.make_mesh(config, devices)

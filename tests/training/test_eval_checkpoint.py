@@ -8,7 +8,7 @@ from tests.training.conftest import SMALL_TRAININGS
 
 
 @SMALL_TRAININGS
-def test_eval_without_a_config_uses_the_checkpoints_own(tiny_run, tmp_path):
+def test_eval_without_a_config_uses_the_checkpoints_own(tiny_run, tmp_path, capsys):
   workdir = tmp_path / "w"
   shutil.copytree(tiny_run[0], workdir)
   final = json.loads((workdir / "final_metrics.json").read_text())  # the training's evaluation
@@ -18,6 +18,8 @@ def test_eval_without_a_config_uses_the_checkpoints_own(tiny_run, tmp_path):
   # evaluation of the training that wrote step 4: the same PCKh.
   assert report["pckh@0.5"]["mean"] == final["pckh@0.5"]["mean"]
   assert json.loads((workdir / "eval_step4.json").read_text())["step"] == 4
+  # The console says which step was evaluated and where its report went.
+  assert f"step 4 of {workdir}: wrote {workdir / 'eval_step4.json'}" in capsys.readouterr().out
 
 
 def test_a_saved_fsdp_size_these_devices_cannot_hold_becomes_replication():
