@@ -29,7 +29,7 @@ import orbax.checkpoint as ocp  # noqa: E402
 
 from msposejax.config_files import load_config  # noqa: E402
 from msposejax.state import checkpointing  # noqa: E402
-from msposejax.training.loop import Trainer  # noqa: E402
+from msposejax.training.trainer import Trainer  # noqa: E402
 
 if args.no_replica_parallel:
   ocp.type_handlers.register_type_handler(

@@ -23,7 +23,7 @@ from absl import app
 from ml_collections import config_flags
 
 from msposejax.codecs import MultiScaleCodec
-from msposejax.training.loop import Trainer
+from msposejax.training.trainer import Trainer
 from msposejax.training.sharding import global_batch
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file", lock_config=True)

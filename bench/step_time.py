@@ -13,7 +13,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from msposejax.codecs import MultiScaleCodec
-from msposejax.training.loop import Trainer
+from msposejax.training.trainer import Trainer
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "config file", lock_config=True)
 _STEPS = flags.DEFINE_integer("steps", 10, "timed steps")

@@ -82,7 +82,7 @@ def _time(step, n: int) -> list[float]:
 
 def run_jax(cell: dict) -> dict:
   import jax
-  from msposejax.training.loop import Trainer
+  from msposejax.training.trainer import Trainer
   from msposejax.training.sharding import global_batch
   config = _config(cell)
   trainer = Trainer(config, "/tmp/unused")

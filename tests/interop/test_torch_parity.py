@@ -102,7 +102,7 @@ def test_import_torch_command_then_predictor_and_init_from(tmp_path):
     theirs = net(torch.from_numpy(images)).numpy()[:, -1].transpose(0, 2, 3, 1)
   np.testing.assert_allclose(np.asarray(ours["final"]), theirs, atol=1e-4, rtol=0)
 
-  from msposejax.training.loop import Trainer
+  from msposejax.training.trainer import Trainer
   stage1 = _small("mss8_msr.py")
   with stage1.unlocked():
     stage1.init_from = str(out)

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from msposejax.config_files import load_config  # noqa: E402
 from msposejax.codecs import MultiScaleCodec  # noqa: E402
 from msposejax.training import sharding  # noqa: E402
-from msposejax.training.loop import Trainer  # noqa: E402
+from msposejax.training.trainer import Trainer  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 config = load_config(os.path.join(REPO, "configs", "tiny.py"))

@@ -22,7 +22,7 @@ def test_stage2_initialises_from_stage1_and_reports_new_modules(tmp_path, tfds_d
   train(stage1, tmp_path / "stage1")
   stage2 = small_config(tfds_dir, total_steps=1, log_every=1, eval_num_examples=8,
                         init_from=str(tmp_path / "stage1"))
-  from msposejax.training.loop import Trainer
+  from msposejax.training.trainer import Trainer
   trainer = Trainer(stage2, tmp_path / "stage2")
   state = trainer.init_state()
   out = capsys.readouterr().out
@@ -61,7 +61,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_state(
   with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step 3: terms \['loss/.*"
                      r"the state was not updated; last checkpoint: 2$"):
     train(cfg, tmp_path / "nan")
-  from msposejax.training.loop import Trainer
+  from msposejax.training.trainer import Trainer
   with checkpointing.Checkpointer(tmp_path / "nan", read_only=True) as ckpt:
     assert ckpt.steps() == [1, 2]
     state = ckpt.restore(2, Trainer(cfg, tmp_path).abstract_state)

@@ -6,7 +6,7 @@ import pytest
 
 from msposejax.data import pipeline
 from msposejax.training import sharding
-from msposejax.training.loop import Trainer
+from msposejax.training.trainer import Trainer
 from tests.training.conftest import assert_params_match, small_config
 
 STEPS = 3
