@@ -11,7 +11,8 @@ import dataclasses
 
 # name -> (absl kind, default, help[, choices]). One flag, one meaning in every command.
 FLAGS: dict[str, tuple] = {
-    "config": ("string", None, "An ml_collections config file (configs/*.py)."),
+    "config": ("string", None, "An ml_collections config file (configs/*.py); eval and "
+        "predict: default the checkpoint's own (a given one must describe its model)."),
     "workdir": ("string", None, "A training run's directory: checkpoints, logs, metrics, results."),
     "checkpoint": ("string", None, "A trained model: a training workdir (its best step, else its "
         "latest) or one step's directory (WORKDIR/checkpoints/N)."),
@@ -98,8 +99,9 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         "person through a video (smoothed, annotated video + JSON)",
         "msposejax predict --checkpoint runs/quickstart --images photos/ --out predictions/   "
         "or  --video in.mp4 --out out.mp4", "inference.command_line",
-        ("checkpoint", "step", "images", "boxes", "detections", "min_box_score", "submission",
-         "video", "box", "min_cutoff", "beta", "out"), ("checkpoint", "out"), config="none"),
+        ("checkpoint", "config", "step", "images", "boxes", "detections", "min_box_score",
+         "submission", "video", "box", "min_cutoff", "beta", "out"), ("checkpoint", "out"),
+        config="optional"),
     ("export",): Command(
         "a checkpoint's inference function as StableHLO (jax.export) or ONNX (onnxruntime), "
         "to run without msposejax",

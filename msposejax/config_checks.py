@@ -9,7 +9,7 @@ from msposejax.codecs.decode import DECODE_METHODS
 from msposejax.input_size import input_hw
 from msposejax.losses.total import LOSS_KINDS
 from msposejax.models.msr_net import UPSAMPLE_METHODS
-from msposejax.models.pose_net import DTYPES
+from msposejax.models.pose_net import ADDED_FIELDS, DTYPES
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -107,3 +107,34 @@ def _check_ranges(config: ml_collections.ConfigDict) -> None:
     if any(not v >= 0 for v in values) or (field.startswith("targets") and 0 in values):
       raise ValueError(f"config.{field}={tuple(values)} must be "
                        + ("> 0" if field.startswith("targets") else "≥ 0") + " everywhere")
+
+
+def _same_input_size(saved, mine) -> bool:
+  """Whether a saved config's input_size (JSON: n or [H, W]) is the config's (n or (H, W)):
+  compared as (H, W), so 256 and [256, 256] agree, and a missing or unreadable saved value
+  agrees with nothing."""
+  try:
+    return input_hw(saved) == input_hw(mine)
+  except ValueError:
+    return False
+
+
+def check_same_model(saved: ml_collections.ConfigDict, config: ml_collections.ConfigDict,
+                     where: str, advice: str = "use a new workdir, or config.init_from to start "
+                     "from it") -> None:
+  """Raises ValueError naming each model/input field in which a checkpoint's saved config and
+  `config` differ (a field added since the checkpoint was written has its old value,
+  `models.pose_net.ADDED_FIELDS`); `advice` ends the message."""
+  diffs = []
+  for section in ("model",):
+    mine, theirs = config[section].to_dict(), saved[section].to_dict()
+    for key in sorted(set(mine) | set(theirs)):
+      a, b = mine.get(key), theirs.get(key, ADDED_FIELDS.get(key))
+      if key != "remat" and key != "dtype" and (list(a) if isinstance(a, tuple) else a) != b:
+        diffs.append(f"{section}.{key}: checkpoint {b!r} vs config {a!r}")
+  if not _same_input_size(saved.get("input_size"), config.input_size):
+    diffs.append(f"input_size: checkpoint {saved.get('input_size')!r} vs config "
+                 f"{config.input_size!r}")
+  if diffs:
+    raise ValueError(f"{where} holds a checkpoint of another model ({'; '.join(diffs)}); "
+                     f"{advice}")

@@ -94,9 +94,6 @@ def _run(command: tuple[str, ...]) -> None:
   entry.run_command(command, _config, _args(command))
 
 
-_inference = _run  # predict and export, as tests/test_reliability_outputs.py reaches them
-
-
 def run() -> None:
   """Console-script entry point. Bad input ends in one line, never a traceback."""
   console.quiet_closed_loop_callbacks()

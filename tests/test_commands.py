@@ -49,8 +49,8 @@ def test_help_imports_neither_jax_nor_the_training_stack():
      "eval does not take --checkpoint (eval takes --step N"),
     (["import-torch", "--config", "configs/tiny.py", "--checkpoint", "m.pt", "--out", "o"],
      "--torch_weights FILE"),
-    (["predict", "--checkpoint", "w", "--config", "configs/tiny.py", "--images", "i",
-      "--out", "o"], "predict does not take --config"),
+    (["export", "--checkpoint", "w", "--config", "configs/tiny.py", "--out", "o"],
+     "export does not take --config"),
     (["predict", "--checkpoint", "w"], "predict needs --out, e.g. msposejax"),
     (["predict", "--checkpoint", "w", "--out", "o"], "predict needs --images FILES or --video"),
     (["predict", "--checkpoint", "w", "--video", "v.mp4", "--box", "1,2,3", "--out", "o.mp4"],
@@ -197,3 +197,20 @@ def test_our_input_errors_end_in_one_line_on_the_command_line():
                 FileNotFoundError):
     assert issubclass(error, ours), error
   assert not issubclass(RuntimeError, ours) and not issubclass(KeyError, ours)  # our bugs
+
+
+@pytest.mark.xdist_group("predictor")  # reads tiny_run, as the predictor tests do
+def test_predict_with_a_config_of_another_model_is_one_line(tiny_run, tmp_path):
+  """`predict --config C` hands C to the Predictor, which refuses a C of another model before
+  predicting anything (with one of the same model it predicts with C's settings:
+  tests/inference/test_predictor.py)."""
+  proc = cli("predict", "--checkpoint", str(tiny_run[0]), "--config", "configs/tiny.py",
+             "--images", str(REPO / "tests" / "fixtures" / "mpii_sample"),
+             "--out", str(tmp_path / "out"))
+  assert proc.returncode == 1, proc.stdout + proc.stderr
+  lines = proc.stderr.strip().splitlines()
+  assert len(lines) == 1 and "holds a checkpoint of another model (model.num_stacks: " \
+      "checkpoint 1 vs config 2" in lines[0] and "give --config of the checkpoint's model" \
+      in lines[0], proc.stderr
+  assert not (tmp_path / "out" / "predictions.json").exists()
+

@@ -18,7 +18,7 @@ ALLOWED = {
     "data": {"codecs", "evaluation", "skeleton", "draw", "input_size", "library_internals"},
     "state": {"config_checks", "input_size", "library_internals"},
     "inference": {"state", "models", "codecs", "evaluation", "data", "skeleton", "draw",
-                  "input_size"},
+                  "input_size", "config_checks"},
     "interop": {"state", "models", "config_checks", "input_size"},
     "training": {"state", "inference", "models", "losses", "codecs", "evaluation", "data",
                  "skeleton", "draw", "config_checks", "input_size"},

@@ -8,7 +8,7 @@ import pytest
 from msposejax.config_checks import validate_config
 from msposejax.config_files import load_config
 from msposejax.describe import describe
-from msposejax.training.compatibility import check_same_model
+from msposejax.config_checks import check_same_model
 from tests.conftest import REPO
 
 

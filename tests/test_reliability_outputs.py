@@ -92,7 +92,7 @@ def test_an_unwritable_output_is_one_line_before_the_checkpoint_is_read(
   command, *rest = (a.format(ro=read_only_dir) for a in argv)
   command_line("--checkpoint", tmp_path / "no_such_run", *rest)
   with pytest.raises(SystemExit) as e:
-    main._inference((command,))
+    main._run((command,))
   message = str(e.value.code)
   where = where.format(ro=read_only_dir)
   inside = "" if where == rest[-1] else f" (in {where})"
@@ -115,7 +115,7 @@ def test_a_second_predict_on_one_out_is_refused_before_anything_is_read(
     command_line("--checkpoint", tmp_path / "no_such_run", "--images", PHOTO, "--out", out)
     with pytest.raises(predict_files.OutputBusyError,
                        match=r"out is in use by another predict \(pid 4242 on elsewhere"):
-      main._inference(("predict",))
+      main._run(("predict",))
     with pytest.raises(predict_files.OutputBusyError):  # the library function refuses too
       predict_files.predict_files(None, [str(PHOTO)], str(out))
     assert sorted(p.name for p in out.iterdir()) == [predict_files.LOCK_FILE]
@@ -135,11 +135,11 @@ def test_a_second_predict_on_one_output_video_is_refused(tmp_path, command_line)
     command_line("--checkpoint", tmp_path / "no_such_run", "--video", "clip.avi", "--out",
                  tmp_path / "walk.mp4")
     with pytest.raises(predict_files.OutputBusyError, match="in use by another predict"):
-      main._inference(("predict",))
+      main._run(("predict",))
     command_line("--checkpoint", tmp_path / "no_such_run", "--video", "clip.avi", "--out",
                  tmp_path / "other.mp4")  # another video in the same folder is fine
     with pytest.raises(FileNotFoundError, match="no_such_run"):
-      main._inference(("predict",))
+      main._run(("predict",))
   finally:
     os.close(other)
 

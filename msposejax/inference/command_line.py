@@ -17,10 +17,11 @@ def _fail(message: str) -> None:
   raise SystemExit(f"msposejax: {message}")
 
 
-def run_command(command: tuple[str, ...], config: None, args: Any) -> None:
-  """Runs `predict` or `export` with the flag values in `args` (attributes named as flags);
-  the checkpoint's own config describes the model."""
-  del config  # neither takes one
+def run_command(command: tuple[str, ...], config: Any, args: Any) -> None:
+  """Runs `predict` or `export` with the flag values in `args` (attributes named as flags).
+  The checkpoint's own config describes the model; `predict --config C` predicts with C's
+  settings (flip test, decoding, video.*) on the checkpoint's model (C must describe it)."""
+  args.config = config  # predict's, or None
   if command == ("predict",) and (args.images is None) == (args.video is None):
     _fail("predict needs --images FILES or --video FILE (one of them), e.g. msposejax predict "
           "--checkpoint runs/quickstart --images photos/ --out predictions/")
@@ -80,7 +81,7 @@ def check_writable(folder: str, flag: str, value: str) -> None:
 
 def _predictor(args: Any):
   from msposejax.inference.predictor import Predictor
-  return Predictor.from_checkpoint(args.checkpoint, step=args.step)
+  return Predictor.from_checkpoint(args.checkpoint, step=args.step, config=args.config)
 
 
 def _export(args: Any) -> None:

@@ -20,6 +20,7 @@ import ml_collections
 import numpy as np
 
 from msposejax import skeleton
+from msposejax.config_checks import check_same_model
 from msposejax.data import geometry
 from msposejax.input_size import input_hw
 from msposejax.models import pose_net_from_config
@@ -103,16 +104,26 @@ class Predictor:
 
   @classmethod
   def from_checkpoint(cls, path: str | os.PathLike, flip_test: bool | None = None,
-                      step: int | None = None) -> "Predictor":
-    """Restores a training workdir (its best step, else latest) or one step's directory."""
+                      step: int | None = None,
+                      config: ml_collections.ConfigDict | None = None) -> "Predictor":
+    """Restores a training workdir (its best step, else latest) or one step's directory.
+
+    `config`: predict with it (flip test, decoding, `video.*`, the crop margin) instead of the
+    checkpoint's own saved config; it must describe the checkpoint's model (ValueError naming
+    each field that differs)."""
     workdir, found = checkpointing.resolve(path)
     step = found if step is None else step
     with checkpointing.Checkpointer(workdir, read_only=True) as ckpt:
-      return cls._restore(ckpt, workdir, step, flip_test)
+      return cls._restore(ckpt, workdir, step, flip_test, config)
 
   @classmethod
-  def _restore(cls, ckpt, workdir, step: int, flip_test: bool | None) -> "Predictor":
+  def _restore(cls, ckpt, workdir, step: int, flip_test: bool | None,
+               given: ml_collections.ConfigDict | None = None) -> "Predictor":
     config = ckpt.saved_config(step)
+    if given is not None:
+      check_same_model(config, given, f"{workdir} step {step}", "give --config of the "
+                       "checkpoint's model, or none (the checkpoint's own config)")
+      config = given
     try:
       model = pose_net_from_config(config.model)
       device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])

@@ -11,10 +11,9 @@ import jax
 import ml_collections
 
 from msposejax import skeleton
-from msposejax.config_checks import validate_config
+from msposejax.config_checks import check_same_model, validate_config
 from msposejax.state import checkpointing
 from msposejax.training import log_file
-from msposejax.training.compatibility import check_same_model
 from msposejax.training.reports import say, table
 from msposejax.training.trainer import Trainer
 

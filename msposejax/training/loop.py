@@ -14,12 +14,12 @@ import jax
 import ml_collections
 
 from msposejax import skeleton
-from msposejax.config_checks import validate_config
+from msposejax.config_checks import check_same_model, validate_config
 from msposejax.data import pipeline, worker_guard
 from msposejax.data.stream_position import stream_start
 from msposejax.state import checkpointing
 from msposejax.training import log_file, sharding
-from msposejax.training.compatibility import check_resumable, check_same_model
+from msposejax.training.compatibility import check_resumable
 from msposejax.training.metric_writer import MetricWriter
 from msposejax.training.reports import headline_value, save_predictions_png, say, summary, table
 from msposejax.training.stop_request import StopRequest

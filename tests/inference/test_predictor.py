@@ -40,6 +40,26 @@ def test_restore_from_workdir_or_step_dir_needs_only_the_path(workdir):
   np.testing.assert_allclose(ra["keypoints"], rb["keypoints"])
 
 
+def test_a_given_config_of_the_checkpoints_model_sets_how_it_predicts(workdir):
+  """`predict --config C`: C's settings (here its decoding) on the checkpoint's weights; a C
+  of another model is refused, naming the field."""
+  import ml_collections
+  own = Predictor.from_checkpoint(workdir)
+  given = ml_collections.ConfigDict(own.config.to_dict())
+  given.decode.method = "parabola" if own.config.decode.method == "quarter" else "quarter"
+  mine = Predictor.from_checkpoint(workdir, config=given)
+  assert mine.config.decode.method == given.decode.method != own.config.decode.method
+  ours, theirs = own(photo())["keypoints"], mine(photo())["keypoints"]
+  assert not np.allclose(ours, theirs)  # the same weights, decoded the other way
+  assert np.abs(ours - theirs).max() < 2 * 256 / 16  # (within a heatmap pixel's reach)
+  other = ml_collections.ConfigDict(own.config.to_dict())
+  other.model.msr_residual = not own.config.model.msr_residual  # same arrays, another model
+  with pytest.raises(ValueError, match=r"step 4 holds a checkpoint of another model "
+                     r"\(model\.msr_residual: checkpoint .* vs config .*\); give --config of the "
+                     r"checkpoint's model, or none"):
+    Predictor.from_checkpoint(workdir, config=other)
+
+
 def test_batched_equals_one_by_one_and_box_maps_back(workdir):
   pred = Predictor.from_checkpoint(workdir)
   images = [photo(f.name) for f in sorted(SAMPLE.glob("*.jpg"))]
