@@ -1,9 +1,12 @@
 """Test setup: 8 fake CPU devices (sharding tests) and the repository root for configs."""
 
+import contextlib
+import errno
 import fcntl
 import os
 import pathlib
 import shutil
+import subprocess
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -62,6 +65,43 @@ def built_once(tmp_path_factory, name: str, build) -> pathlib.Path:
       build(path)
       done.touch()
   return path
+
+
+def alive(pid: int) -> bool:
+  """Whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
+  try:
+    with open(f"/proc/{pid}/stat") as f:
+      return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+  except OSError:
+    return False
+
+
+@contextlib.contextmanager
+def tmpfs(path: pathlib.Path, options: str):
+  """A tmpfs mounted on the folder `path` with mount `options` ("size=64k", "ro,size=64k"):
+  a real full or read-only disk. Mounting needs root; elsewhere (or where mount fails) the
+  test skips, saying why. Unmounted afterwards."""
+  path.mkdir(exist_ok=True)
+  if os.geteuid() != 0:
+    pytest.skip("mounting a small tmpfs needs root")
+  mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "none", str(path)],
+                           capture_output=True, text=True)
+  if mounted.returncode != 0:
+    pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+  try:
+    yield path
+  finally:
+    subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def fill(path: pathlib.Path) -> None:
+  """Writes zeros to the file `path` until its disk is full (ENOSPC)."""
+  with open(path, "wb", buffering=0) as f:
+    try:
+      while True:
+        f.write(b"\0" * 4096)
+    except OSError as e:
+      assert e.errno == errno.ENOSPC, e
 
 
 # Session fixtures defined here, once: a module that imports a fixture gets its own copy

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from msposejax import library_internals as li
-from tests.conftest import REPO
+from tests.conftest import REPO, alive
 
 pytestmark = pytest.mark.xdist_group("library_internals")
 
@@ -154,14 +154,6 @@ class _RecordsItsStart(li.WorkerStartHook, grain_python.MapTransform):
     return np.array([self.started_in or -1, os.getpid(), parent.pid if parent else -1])
 
 
-def _alive(pid: int) -> bool:
-  try:
-    with open(f"/proc/{pid}/stat") as f:
-      return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-  except OSError:
-    return False
-
-
 @pytest.fixture
 def absl_flags_parsed():
   """grain's multiprocessing reads its absl flags, parsed by our command line's absl app."""
@@ -191,9 +183,9 @@ def test_grain_workers_unpickle_the_transforms_as_they_start_and_stop_when_close
   finally:
     li.close_loader_iterator(iterator)
   deadline = time.time() + 30
-  while time.time() < deadline and _alive(mapped_in):
+  while time.time() < deadline and alive(mapped_in):
     time.sleep(0.1)
-  assert not _alive(mapped_in), _says(
+  assert not alive(mapped_in), _says(
       GRAIN, "leaves a worker running after its DataLoaderIterator's dataset iterator is "
       "closed", "close_loader_iterator")
 

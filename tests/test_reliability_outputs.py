@@ -15,7 +15,7 @@ from msposejax import main
 from msposejax.inference import predict_files
 from msposejax.inference.predictor import Predictor
 from msposejax.state import checkpointing
-from tests.conftest import REPO
+from tests.conftest import REPO, tmpfs
 
 pytestmark = pytest.mark.xdist_group("predictor")  # shares tiny_run's restore with its tests
 PHOTO = REPO / "tests" / "fixtures" / "mpii_sample" / "052475643.jpg"
@@ -27,20 +27,14 @@ def read_only_dir(tmp_path):
   (chmod 0o555 stops only other users), so for root it is a read-only tmpfs mount: the kernel
   refuses every write with EROFS, as on a read-only disk or share."""
   path = tmp_path / "read_only"
-  path.mkdir()
   if os.geteuid() != 0:
+    path.mkdir()
     path.chmod(0o555)
     yield path
     path.chmod(0o755)
     return
-  mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "none", str(path)],
-                           capture_output=True, text=True)
-  if mounted.returncode != 0:
-    pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
-  try:
+  with tmpfs(path, "ro,size=64k"):
     yield path
-  finally:
-    subprocess.run(["umount", str(path)], check=True)
 
 
 @pytest.fixture

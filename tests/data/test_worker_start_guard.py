@@ -11,7 +11,7 @@ import time
 
 from msposejax.config_files import load_config
 from msposejax.data.transforms import EvalTransform
-from tests.conftest import REPO
+from tests.conftest import REPO, alive
 
 
 def _worker(data: bytes, started) -> None:
@@ -33,14 +33,6 @@ def _trainer(data: bytes, conn) -> None:
   os._exit(0)  # like SIGKILL: nothing cleans up the worker
 
 
-def _alive(pid: int) -> bool:
-  try:
-    with open(f"/proc/{pid}/stat") as f:
-      return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-  except OSError:
-    return False
-
-
 def test_a_worker_whose_trainer_died_while_it_started_exits():
   transform = EvalTransform(load_config(REPO / "configs" / "tiny.py"))
   ctx = multiprocessing.get_context("spawn")
@@ -51,9 +43,9 @@ def test_a_worker_whose_trainer_died_while_it_started_exits():
   trainer.join(30)
   try:
     deadline = time.time() + 45  # its imports (~10 s on a busy 2-core machine), then < 1 s
-    while time.time() < deadline and _alive(worker):
+    while time.time() < deadline and alive(worker):
       time.sleep(0.2)
-    assert not _alive(worker), "the worker outlived its trainer"
+    assert not alive(worker), "the worker outlived its trainer"
   finally:
-    if _alive(worker):
+    if alive(worker):
       os.kill(worker, 9)

@@ -6,36 +6,21 @@ On a real full disk: a small tmpfs, filled (the tests run as root; elsewhere the
 import errno
 import logging
 import os
-import subprocess
 
 import pytest
 
 from msposejax.training import log_file
 from msposejax.training.workdir_lock import WorkdirLock, WorkdirUnwritableError
+from tests.conftest import fill, tmpfs
 
 
 @pytest.fixture
 def full_disk(tmp_path):
   """A folder on a 64 KiB tmpfs with every block taken."""
-  path = tmp_path / "full"
-  path.mkdir()
-  if os.geteuid() != 0:
-    pytest.skip("mounting a small tmpfs needs root")
-  mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "none", str(path)],
-                           capture_output=True, text=True)
-  if mounted.returncode != 0:
-    pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-  try:
+  with tmpfs(tmp_path / "full", "size=64k") as path:
     (path / "workdir").mkdir()
-    with open(path / "filler", "wb", buffering=0) as f:
-      try:
-        while True:
-          f.write(b"\0" * 4096)
-      except OSError as e:
-        assert e.errno == errno.ENOSPC
+    fill(path / "filler")
     yield path
-  finally:
-    subprocess.run(["umount", "-l", str(path)], check=True)
 
 
 def test_a_full_disk_at_start_is_one_line_naming_the_workdir(full_disk):

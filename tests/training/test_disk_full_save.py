@@ -4,44 +4,24 @@ it; the run resumes from that step once there is room.
 
 On a real full disk: a small tmpfs (the tests run as root; elsewhere they skip)."""
 
-import errno
 import itertools
 import logging
 import os
 import re
-import subprocess
 
 import pytest
 
 from msposejax.state import checkpointing
 from msposejax.training import loop, sharding
+from tests.conftest import fill, tmpfs
 from tests.training.conftest import SMALL_TRAININGS, small_config
 
 
 @pytest.fixture
 def small_disk(tmp_path):
   """A folder on a 32 MiB tmpfs."""
-  path = tmp_path / "disk"
-  path.mkdir()
-  if os.geteuid() != 0:
-    pytest.skip("mounting a small tmpfs needs root")
-  mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "none", str(path)],
-                           capture_output=True, text=True)
-  if mounted.returncode != 0:
-    pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-  try:
+  with tmpfs(tmp_path / "disk", "size=32m") as path:
     yield path
-  finally:
-    subprocess.run(["umount", "-l", str(path)], check=True)
-
-
-def _fill(folder):
-  with open(folder / "filler", "wb", buffering=0) as f:
-    try:
-      while True:
-        f.write(b"\0" * 65536)
-    except OSError as e:
-      assert e.errno == errno.ENOSPC
 
 
 @SMALL_TRAININGS
@@ -55,7 +35,7 @@ def test_a_disk_full_during_a_save_is_one_line_and_the_run_resumes(
 
   def global_batch(batch, mesh):  # the disk fills while step 3 computes
     if next(calls) == 3:
-      _fill(small_disk)
+      fill(small_disk / "filler")
     return real_global_batch(batch, mesh)
 
   monkeypatch.setattr(sharding, "global_batch", global_batch)
