@@ -12,16 +12,17 @@ ALLOWED = {
     "commands": set(), "codecs": {"skeleton", "input_size"}, "models": set(),
     # What we rely on of grain, orbax, TFDS and libc beyond their promises (layer 1).
     "library_internals": set(),
+    "folder_lock": set(),  # one process at a time in a folder (training's workdir, predict's --out)
     "losses": {"codecs", "skeleton", "input_size"},
     "evaluation": {"codecs", "skeleton", "input_size"},
     "config_checks": {"codecs", "losses", "models", "skeleton", "input_size"},
     "data": {"codecs", "evaluation", "skeleton", "draw", "input_size", "library_internals"},
     "state": {"config_checks", "input_size", "library_internals"},
     "inference": {"state", "models", "codecs", "evaluation", "data", "skeleton", "draw",
-                  "input_size", "config_checks"},
+                  "input_size", "config_checks", "folder_lock"},
     "interop": {"state", "models", "config_checks", "input_size"},
     "training": {"state", "inference", "models", "losses", "codecs", "evaluation", "data",
-                 "skeleton", "draw", "config_checks", "input_size"},
+                 "skeleton", "draw", "config_checks", "input_size", "folder_lock"},
     "describe": {"models", "skeleton", "input_size"}, "score_command": {"evaluation"},
     "console": {"commands", "library_internals"},  # the command line: help, filters, hooks
 }

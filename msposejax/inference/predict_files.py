@@ -2,69 +2,41 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
 import pathlib
-import socket
-import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
 
 from msposejax.data.features import decode_image
+from msposejax.folder_lock import LOCK_FILE, folder_lock
 from msposejax.draw import draw_skeleton
 from msposejax.inference import topdown
 from msposejax.inference.predictor import Predictor, person_box
 
 _log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-LOCK_FILE = ".msposejax.lock"
-_held: set[str] = set()  # output folders this process has locked (the lock is re-entrant)
 
 
 class OutputBusyError(FileExistsError):
   """Another process is writing predictions into the same output folder."""
 
 
-@contextlib.contextmanager
-def output_lock(out_dir: str | os.PathLike, name: str = LOCK_FILE) -> Iterator[None]:
-  """Holds OUT's lock while predictions are written, or raises OutputBusyError at once,
-  naming the process that holds it: two runs on one folder would mix their overlays and
-  keep only the last run's predictions.json.
-
-  The idea of `training/workdir_lock.py` (an `flock` the kernel drops when its process
-  dies, so a killed run never leaves a folder locked), not imported: prediction must not
-  load the training package. Re-entrant within a process (the command line takes it before
-  restoring the checkpoint, `predict_files` again). `name`: the lock file's name in OUT
-  (`predict --video` locks its output video as `.NAME.msposejax.lock` beside it).
+def output_lock(out_dir: str | os.PathLike, name: str = LOCK_FILE):
+  """Holds OUT's lock (`folder_lock`) while predictions are written, or raises OutputBusyError
+  at once, naming the process that holds it: two runs on one folder would mix their overlays
+  and keep only the last run's predictions.json. Re-entrant within a process (the command
+  line takes it before restoring the checkpoint, `predict_files` again). `name`: the lock
+  file's name in OUT (`predict --video` locks its output video as `.NAME.msposejax.lock`
+  beside it).
   """
   path = pathlib.Path(out_dir).expanduser().resolve() / name
-  if str(path) in _held:
-    yield
-    return
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-  try:
-    try:
-      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      holder = os.read(fd, 500).decode(errors="replace").strip() or "another process"
-      raise OutputBusyError(f"{path.parent} is in use by another predict ({holder}); wait "
-                            "for it, or give another --out") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
-                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
-    _held.add(str(path))
-    try:
-      yield
-    finally:
-      _held.discard(str(path))
-  finally:
-    os.close(fd)  # closing drops the lock; the file stays (its text is informative)
+  return folder_lock(path, lambda holder: OutputBusyError(
+      f"{path.parent} is in use by another predict ({holder}); wait for it, or give another "
+      "--out"), reentrant=True)
 
 
 def list_images(inputs: Sequence[str]) -> list[pathlib.Path]:

@@ -1,16 +1,14 @@
-"""One training per workdir (IO): an advisory lock that the kernel drops when its process
-dies, so a killed run never leaves a workdir locked."""
+"""One training per workdir (IO): `folder_lock` on WORKDIR/.msposejax.lock, in a training's
+words."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import fcntl
 import os
 import pathlib
-import socket
-import time
 
-LOCK_FILE = ".msposejax.lock"
+from msposejax.folder_lock import LOCK_FILE, folder_lock
 
 
 class WorkdirBusyError(RuntimeError):
@@ -22,38 +20,27 @@ class WorkdirUnwritableError(OSError):
 
 
 class WorkdirLock:
-  """`with WorkdirLock(workdir):` holds the workdir's lock, or raises WorkdirBusyError at once
-  naming the process that holds it. Remote workdirs (gs://…) are not locked."""
+  """`with WorkdirLock(workdir):` holds the workdir's lock (`folder_lock`), or raises at once
+  WorkdirBusyError naming the process that holds it, or WorkdirUnwritableError where the
+  workdir cannot be written. Remote workdirs (gs://…) are not locked."""
 
   def __init__(self, workdir: str | os.PathLike):
     self.path = None if "://" in str(workdir) else pathlib.Path(workdir) / LOCK_FILE
-    self._fd: int | None = None
+    self._held = contextlib.ExitStack()
 
   def __enter__(self) -> "WorkdirLock":
-    if self.path is None:
-      return self
-    try:
-      self.path.parent.mkdir(parents=True, exist_ok=True)
-      fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-      raise self._unwritable(e) from None
-    try:
-      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      holder = os.read(fd, 500).decode(errors="replace").strip() or "another process"
-      os.close(fd)
-      raise WorkdirBusyError(f"{self.path.parent} is in use by a running training ({holder}); "
-                             "wait for it, stop it, or use another --workdir") from None
-    try:  # the first write of a run: a full disk is said here, before any work
-      os.ftruncate(fd, 0)
-      os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
-                   f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
-      os.fsync(fd)
-    except OSError as e:
-      os.close(fd)
-      raise self._unwritable(e) from None
-    self._fd = fd
+    if self.path is not None:
+      try:
+        self._held.enter_context(folder_lock(self.path, self._busy))
+      except WorkdirBusyError:
+        raise
+      except OSError as e:
+        raise self._unwritable(e) from None
     return self
+
+  def _busy(self, holder: str) -> WorkdirBusyError:
+    return WorkdirBusyError(f"{self.path.parent} is in use by a running training ({holder}); "
+                            "wait for it, stop it, or use another --workdir")
 
   def _unwritable(self, error: OSError) -> WorkdirUnwritableError:
     reason = (error.strerror or str(error)).lower()
@@ -63,8 +50,5 @@ class WorkdirLock:
     unwritable.errno = error.errno
     return unwritable
 
-
   def __exit__(self, *exc) -> None:
-    if self._fd is not None:
-      os.close(self._fd)  # closing drops the lock; the file stays (its text is informative)
-      self._fd = None
+    self._held.close()
