@@ -79,8 +79,6 @@ class Checkpointer:
       self._mngr.close()
       logging.getLogger("absl").removeFilter(self._quiet)
 
-  # -- what the workdir holds ----------------------------------------------------------------
-
   def steps(self) -> list[int]:
     return sorted(self._mngr.all_steps())
 
@@ -99,8 +97,6 @@ class Checkpointer:
   def reached_preemption(self, step: int) -> bool:
     """orbax's check for a preemption notice (multi-host: agreed by every process)."""
     return self._mngr.reached_preemption(step)
-
-  # -- restoring -------------------------------------------------------------------------------
 
   def _read(self, step: int, read: Callable[[], Any]) -> Any:
     """`read()` of `step`, with a missing step and a damaged one named."""
@@ -199,12 +195,14 @@ class Checkpointer:
           f"{self.workdir / 'damaged_checkpoints'}); start again with a new workdir")
     return None
 
-  # -- saving ----------------------------------------------------------------------------------
-
   def save(self, state: Any, data_iterator: grain.PyGrainDatasetIterator | None = None,
            metrics: dict[str, float] | None = None, force: bool = False) -> bool:
     """Starts writing the train state (and the iterator's position) as step `state.step`,
-    with its headline metric if evaluated; returns whether orbax saves it (`force`: always)."""
+    with its headline metric if evaluated; returns whether orbax saves it (`force`: always,
+    replacing a step saved before without its metric: orbax cannot add one to a step)."""
+    if force and int(state.step) in self._mngr.all_steps():
+      self.wait_until_finished()
+      self._mngr.delete(int(state.step))
     items = {"state": ocp.args.StandardSave(state), "config": self._config_save()}
     if data_iterator is not None:
       import grain.python as grain  # only a training saves the data iterator

@@ -56,10 +56,9 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
     say(f"library log: {log_path}")
     trainer = Trainer(config, workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    ckpt = checkpointing.Checkpointer(workdir, config)
-    iterator = iter(pipeline.train_loader(config, start=config.data.stream_start))
-    stop = StopRequest()
+    ckpt, iterator, stop = checkpointing.Checkpointer(workdir, config), None, StopRequest()
     try:
+      iterator = iter(pipeline.train_loader(config, start=config.data.stream_start))
       with stop:
         return train_and_evaluate(trainer, ckpt, iterator, stop, t_start)
     except KeyboardInterrupt:  # a second Ctrl-C (the first saves and stops), or a stop at once
@@ -70,7 +69,8 @@ def train(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> dict
       try:
         ckpt.close()  # waits for a save still being written (it may fail: a full disk)
       finally:
-        pipeline.close(iterator)  # while the interpreter can still free its shared memory
+        if iterator is not None:
+          pipeline.close(iterator)  # while the interpreter can still free its shared memory
     what = stop.requested or "Ctrl-C"
     say(f"\n{what}: stopped at once; last checkpoint: {ckpt.latest_step()}")
     raise SystemExit(130 if what == "Ctrl-C" else 143)
@@ -108,16 +108,16 @@ def train_and_evaluate(trainer: Trainer, ckpt: checkpointing.Checkpointer, itera
       ckpt.wait_until_finished()
       raise NonFiniteLossError(f"{bad}; the state was not updated; last checkpoint: "
                                f"{ckpt.latest_step()}")
-    if step == total:
+    stopping = stop.requested or ckpt.reached_preemption(step)
+    if step == total and not stopping:
       break  # the final step is saved below, once, with its evaluation
     metric = None
-    if is_due(step, config.eval_every, total, at_the_end=False):
+    if is_due(step, config.eval_every, total, at_the_end=False) and not stopping:
       report = trainer.evaluate(state.variables())
       metric = {skel.headline: headline_value(report, skel)}
       writer.write_scalars(step, summary(report))
       say(f"step {step}: {skel.headline_label} {headline_value(report, skel):.4f}")
       log.restart_clock()
-    stopping = stop.requested or ckpt.reached_preemption(step)
     if is_due(step, config.checkpoint.every, total, at_the_end=False) or metric or stopping:
       ckpt.save(state, iterator, metrics=metric)
     if stopping:
@@ -127,18 +127,20 @@ def train_and_evaluate(trainer: Trainer, ckpt: checkpointing.Checkpointer, itera
       return {"preempted_at": step}
 
   results = workdir / "coco_results.json" if skel.metric == skeleton.OKS_AP else None
-  saved = total in ckpt.steps()  # a finished run's again (and its metric)
-  stop.at_once = True  # Ctrl-C or SIGTERM now aborts the evaluation (the step is saved below)
+  saved = ckpt.metric(total) is not None if total in ckpt.steps() else False  # a rerun's
+  # Ctrl-C or SIGTERM abort the evaluation (the step is saved below); not on several hosts,
+  # where each would abort at its own point of the collectives and wait in the save.
+  stop.at_once = jax.process_count() == 1
   try:  # the in-memory final state, then one save with its metric (orbax's best-N sees it)
     report = trainer.evaluate(state.variables(), num_visualize=config.num_visualize,
                               results_path=results)
   except BaseException:  # a failing (or Ctrl-C'd) evaluation loses no training
-    if not saved:
+    if total not in ckpt.steps():
       ckpt.save(state, iterator, force=True)
       ckpt.wait_until_finished()
     raise
   final = {k: v for k, v in report.items() if k != "crops"}
-  if not saved:
+  if not saved:  # (a step saved without its metric, its evaluation stopped, is replaced)
     ckpt.save(state, iterator, metrics={skel.headline: headline_value(final, skel)}, force=True)
     ckpt.wait_until_finished()
   writer.write_scalars(total, summary(report))

@@ -12,7 +12,7 @@ import pytest
 from msposejax.data import pipeline
 from msposejax.inference.predictor import Predictor
 from msposejax.state import checkpointing
-from msposejax.training import loop
+from msposejax.training import loop, sharding
 from msposejax.training.eval_checkpoint import evaluate_checkpoint
 from msposejax.training.workdir_lock import WorkdirBusyError, WorkdirLock
 from tests.conftest import REPO, with_field
@@ -165,6 +165,37 @@ def test_sigterm_during_the_final_evaluation_stops_it_and_saves_the_final_step(
   assert "SIGTERM: stopped at once; last checkpoint: 3" in capsys.readouterr().out
   with checkpointing.Checkpointer(tmp_path / "w", read_only=True) as ckpt:
     assert ckpt.steps() == [3]
+
+
+@SMALL_TRAININGS
+def test_a_stop_during_the_last_step_saves_it_and_a_rerun_adds_its_metric(
+    tmp_path, tfds_dir, monkeypatch):
+  """SIGTERM while the last step runs: that step is saved (a preemption must not wait for the
+  final evaluation), nothing evaluated; `train` again evaluates it and saves it with its
+  metric, so it can be the best step (orbax ranks only steps saved with one)."""
+  cfg = small_config(tfds_dir, total_steps=3, log_every=1, num_visualize=0,
+                     **{"checkpoint.every": 1000})
+  calls, real_global_batch = [], sharding.global_batch
+
+  def global_batch(batch, mesh):
+    calls.append(1)
+    if len(calls) == 3:  # the last step
+      os.kill(os.getpid(), signal.SIGTERM)
+    return real_global_batch(batch, mesh)
+
+  def no_evaluation(*args, **kwargs):
+    pytest.fail("evaluated after the stop")
+
+  with monkeypatch.context() as patch:
+    patch.setattr(sharding, "global_batch", global_batch)
+    patch.setattr(loop.Trainer, "evaluate", no_evaluation)
+    assert loop.train(cfg, tmp_path / "w") == {"preempted_at": 3}
+  with checkpointing.Checkpointer(tmp_path / "w", read_only=True) as ckpt:
+    assert ckpt.steps() == [3] and ckpt.metric(3) is None
+  final = loop.train(cfg, tmp_path / "w")  # resumes at the end: evaluates, adds the metric
+  with checkpointing.Checkpointer(tmp_path / "w", read_only=True) as ckpt:
+    assert ckpt.steps() == [3] and ckpt.metric(3) == final["pckh@0.5"]["mean"]
+    assert ckpt.best_step() == 3
 
 
 @SMALL_TRAININGS
