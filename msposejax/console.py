@@ -99,8 +99,8 @@ def user_errors() -> tuple[type[BaseException], ...]:
 # constant shapes (32 lines for the COCO CPU model, #27 item 13), and TFDS making a builder for
 # a named configuration (`synthetic_people/train=N,...`, `coco/...`: `data show`, `data
 # prepare`; a training's go to its log, training/log_file.py).
-_LIBRARY_NOTES = library_internals.READ_ONLY_NOTES + (
-    "The value type for shape", "Using custom data configuration", "Variant folder ")
+_LIBRARY_NOTES = (library_internals.READ_ONLY_NOTES + library_internals.TFDS_BUILDER_NOTES
+                  + ("The value type for shape",))
 
 
 class DropLibraryNotes(logging.Filter):

@@ -170,6 +170,15 @@ def is_empty_split_error(error: BaseException) -> bool:
   return isinstance(error, AssertionError) and _EMPTY_SPLIT_TEXT in str(error)
 
 
+# How the notes TFDS logs at WARNING whenever it makes a builder begin (tensorflow-datasets
+# 4.9.10, `core/dataset_builder.py`, `core/utils/file_utils.py`): "Using custom data
+# configuration: …" for a configuration named at run time (`synthetic_people/train=N,…`,
+# `coco/…`), "Variant folder … has no dataset_info.json" before a dataset is first prepared.
+# Nothing in them to act on: the log file keeps them (training/log_file.py), the console
+# (console.py) and grain workers (data/__init__.py) drop them.
+TFDS_BUILDER_NOTES = ("Using custom data configuration", "Variant folder ")
+
+
 # --- orbax: checkpoint layout, metadata and console text ------------------------------------
 # Used by state/damage.py (empty files, missing index files, paths named in error text),
 # state/checkpointing.py (saved_tree), state/full_disk.py (tensorstore's write failure) and

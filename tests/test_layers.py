@@ -22,7 +22,8 @@ ALLOWED = {
                   "input_size", "config_checks", "folder_lock"},
     "interop": {"state", "models", "config_checks", "input_size"},
     "training": {"state", "inference", "models", "losses", "codecs", "evaluation", "data",
-                 "skeleton", "draw", "config_checks", "input_size", "folder_lock"},
+                 "skeleton", "draw", "config_checks", "input_size", "folder_lock",
+                 "library_internals"},
     "describe": {"models", "skeleton", "input_size"}, "score_command": {"evaluation"},
     "console": {"commands", "library_internals"},  # the command line: help, filters, hooks
 }

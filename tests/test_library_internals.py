@@ -246,6 +246,36 @@ def test_tfds_refuses_a_split_without_examples_in_the_words_we_match(tmp_path):
       f"{str(e.value)[:200]!r}", "is_empty_split_error (pipeline.prepare's one-line error)")
 
 
+def test_tfds_logs_the_builder_notes_we_keep_off_the_console(tmp_path, caplog):
+  import inspect
+  import logging
+  import tensorflow_datasets as tfds
+  from tensorflow_datasets.core.utils import file_utils
+
+  class MsposejaxConfigProbe(tfds.core.GeneratorBasedBuilder):
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self):
+      return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(
+          {"x": tfds.features.Scalar(np.int32)}))
+
+    def _split_generators(self, dl_manager):
+      return {}
+
+    def _generate_examples(self):
+      yield from ()
+
+  with caplog.at_level(logging.WARNING):  # a configuration named at run time
+    MsposejaxConfigProbe(config=tfds.core.BuilderConfig(name="train20"), data_dir=str(tmp_path))
+  notes = [r.getMessage() for r in caplog.records]
+  assert any(n.startswith(li.TFDS_BUILDER_NOTES[0]) for n in notes), _says(
+      TFDS, f"no longer logs {li.TFDS_BUILDER_NOTES[0]!r} for a custom configuration "
+      f"(it logged {notes})", "TFDS_BUILDER_NOTES (the console and workers drop it)")
+  assert f"'{li.TFDS_BUILDER_NOTES[1]}%s has no %s'" in inspect.getsource(file_utils), _says(
+      TFDS, f"no longer logs {li.TFDS_BUILDER_NOTES[1]!r}... has no dataset_info.json",
+      "TFDS_BUILDER_NOTES (the console and workers drop it)")
+
+
 # --- orbax ----------------------------------------------------------------------------------
 _STATE = {"params": {"w": np.ones(3, np.float32)}}
 

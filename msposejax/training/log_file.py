@@ -21,6 +21,8 @@ from typing import Iterator
 import jax
 from etils import epath
 
+from msposejax import library_internals
+
 _FORMAT = "%(asctime)s %(levelname).1s %(name)s: %(message)s"
 
 
@@ -31,7 +33,7 @@ _KNOWN_NOISE = frozenset({"Requested `tracked_metric`; did not provide metrics."
 # tensorflow-datasets, each time a builder is made for a named configuration (five times a
 # training of `synthetic_people/train=N,...` or `coco/train=F,...`), and before a dataset is
 # first prepared.
-_KNOWN_NOISE_PREFIXES = ("Using custom data configuration", "Variant folder ")
+_KNOWN_NOISE_PREFIXES = library_internals.TFDS_BUILDER_NOTES
 # orbax, when a save waits for the one before it (the final save right after a periodic one):
 # on the console only when the wait is long enough to matter.
 _SAVE_WAIT = "Waiting for previous save to complete took"
