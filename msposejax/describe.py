@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
+from typing import Any
 
 import jax
 import jax.numpy as jnp
