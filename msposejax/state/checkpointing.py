@@ -160,12 +160,14 @@ class Checkpointer:
     return restored
 
   def resume(self, abstract_state: Any, data_iterator: grain.PyGrainDatasetIterator,
-             check: Callable[[ml_collections.ConfigDict], None]) -> Any | None:
+             check: Callable[[ml_collections.ConfigDict], None],
+             say: Callable[[str], None]) -> Any | None:
     """The train state of the newest intact step (None: no step), the iterator set to it.
 
-    A damaged step is named (`say`), moved to WORKDIR/damaged_checkpoints/ (kept, never
-    deleted: the run will save that step again) and the step before it is tried. `check`
-    (the step's saved config) raises ValueError when the run cannot continue that step."""
+    A damaged step is named (`say`: the training's console), moved to
+    WORKDIR/damaged_checkpoints/ (kept, never deleted: the run will save that step again) and
+    the step before it is tried. `check` (the step's saved config) raises ValueError when the
+    run cannot continue that step."""
     moved = False
     for step in reversed(self.steps()):
       try:
@@ -181,13 +183,13 @@ class Checkpointer:
         if jax.process_index() == 0:
           aside.parent.mkdir(parents=True, exist_ok=True)
           (self.directory / str(step)).rename(aside)
-        _say(f"{e}; moved to {aside} (kept); trying the step before it")
+        say(f"{e}; moved to {aside} (kept); trying the step before it")
         moved = True
         continue
       if moved:  # the manager still lists the moved steps
         self._mngr.close()
         self._mngr = self._open()
-      _say(f"resumed from {self.directory / str(step)}")
+      say(f"resumed from {self.directory / str(step)}")
       return state
     if moved:
       raise DamagedCheckpointError(
@@ -247,12 +249,6 @@ class Checkpointer:
       last = max((s for s in self._mngr.all_steps() if s != step), default=None)
       raise CheckpointSaveError(f"cannot save checkpoint {step}: no space left on device "
                                 f"({reason}); last checkpoint: {last}") from None
-
-
-def _say(text: str) -> None:
-  """The console is for people, and only process 0 speaks (flushed: logs are tailed)."""
-  if jax.process_index() == 0:
-    print(text, flush=True)
 
 
 def resolve(path: str | os.PathLike, prefer_best: bool = True) -> tuple[epath.Path, int]:

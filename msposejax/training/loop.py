@@ -86,7 +86,7 @@ def train_and_evaluate(trainer: Trainer, ckpt: checkpointing.Checkpointer, itera
     check_same_model(saved, config, str(workdir))
     check_resumable(saved, config, str(workdir))
 
-  state = ckpt.resume(trainer.abstract_state, iterator, check)
+  state = ckpt.resume(trainer.abstract_state, iterator, check, say)
   if state is None:
     state = trainer.init_state()
   if jax.process_index() == 0:
