@@ -222,7 +222,9 @@ def test_asyncio_says_its_loop_is_closed_in_the_words_we_match():
 # --- tensorflow-datasets --------------------------------------------------------------------
 
 
-def test_tfds_refuses_a_split_without_examples_in_the_words_we_match(tmp_path):
+@pytest.fixture(scope="module")
+def tfds_probe():
+  """A TFDS builder of one split, "train", that yields no example."""
   import tensorflow_datasets as tfds
 
   class MsposejaxEmptyProbe(tfds.core.GeneratorBasedBuilder):
@@ -238,7 +240,11 @@ def test_tfds_refuses_a_split_without_examples_in_the_words_we_match(tmp_path):
     def _generate_examples(self):
       yield from ()
 
-  builder = MsposejaxEmptyProbe(data_dir=str(tmp_path), file_format="array_record")
+  return MsposejaxEmptyProbe
+
+
+def test_tfds_refuses_a_split_without_examples_in_the_words_we_match(tmp_path, tfds_probe):
+  builder = tfds_probe(data_dir=str(tmp_path), file_format="array_record")
   with pytest.raises(Exception) as e:
     builder.download_and_prepare()
   assert li.is_empty_split_error(e.value), _says(
@@ -246,27 +252,14 @@ def test_tfds_refuses_a_split_without_examples_in_the_words_we_match(tmp_path):
       f"{str(e.value)[:200]!r}", "is_empty_split_error (pipeline.prepare's one-line error)")
 
 
-def test_tfds_logs_the_builder_notes_we_keep_off_the_console(tmp_path, caplog):
+def test_tfds_logs_the_builder_notes_we_keep_off_the_console(tmp_path, caplog, tfds_probe):
   import inspect
   import logging
   import tensorflow_datasets as tfds
   from tensorflow_datasets.core.utils import file_utils
 
-  class MsposejaxConfigProbe(tfds.core.GeneratorBasedBuilder):
-    VERSION = tfds.core.Version("1.0.0")
-
-    def _info(self):
-      return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(
-          {"x": tfds.features.Scalar(np.int32)}))
-
-    def _split_generators(self, dl_manager):
-      return {}
-
-    def _generate_examples(self):
-      yield from ()
-
   with caplog.at_level(logging.WARNING):  # a configuration named at run time
-    MsposejaxConfigProbe(config=tfds.core.BuilderConfig(name="train20"), data_dir=str(tmp_path))
+    tfds_probe(config=tfds.core.BuilderConfig(name="train20"), data_dir=str(tmp_path))
   notes = [r.getMessage() for r in caplog.records]
   assert any(n.startswith(li.TFDS_BUILDER_NOTES[0]) for n in notes), _says(
       TFDS, f"no longer logs {li.TFDS_BUILDER_NOTES[0]!r} for a custom configuration "
